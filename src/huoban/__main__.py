@@ -1,0 +1,3 @@
+from huoban.cli import main
+
+main()

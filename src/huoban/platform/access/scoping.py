@@ -1,0 +1,234 @@
+"""The one door to business records: ``scoped(user, Model)`` and ``has_perm``.
+
+Roles combine by union: a user gets every action any of their roles grants on an object type,
+and the widest data scope among the roles that grant ``view``. Record-level rules compile into a
+single query filter; a single-record check is "filter, then exists", so out-of-scope and missing
+records look the same (404).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from huoban.platform.identity.models import SCOPE_RANK, Action, Scope
+
+from . import registry
+
+log = logging.getLogger("huoban.access")
+
+WRITE_ACTIONS = {Action.CHANGE, Action.DELETE, Action.ASSIGN, Action.MERGE}
+
+
+@dataclass
+class Grants:
+    is_admin: bool = False
+    actions: dict[str, set[str]] = field(default_factory=dict)
+    scopes: dict[str, str] = field(default_factory=dict)
+    unit_ids: list[int] = field(default_factory=list)  # primary unit + managed units
+    tree_unit_ids: list[int] = field(default_factory=list)  # those units and every unit below
+    require_2fa: bool = False
+
+    def can(self, object_type: str, action: str) -> bool:
+        if self.is_admin:
+            return True
+        return action in self.actions.get(object_type, set()) or action in self.actions.get("*", set())
+
+    def scope(self, object_type: str) -> str:
+        if self.is_admin:
+            return Scope.ALL
+        return self.scopes.get(object_type) or self.scopes.get("*") or Scope.NONE
+
+
+def grants_for(user: Any) -> Grants:
+    """Effective permissions of a user, computed once per user object (i.e. per request)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Grants()
+    cached = getattr(user, "_huoban_grants", None)
+    if cached is not None:
+        return cached
+    from huoban.platform.identity.models import OrgUnit
+
+    grants = Grants(is_admin=bool(user.is_superuser))
+    for role in user.roles.all():
+        grants.require_2fa = grants.require_2fa or role.require_2fa
+        for object_type, actions in (role.permissions or {}).items():
+            grants.actions.setdefault(object_type, set()).update(actions)
+            if "*" in actions:
+                grants.is_admin = grants.is_admin or object_type == "*"
+        for object_type, scope in (role.scopes or {}).items():
+            if Action.VIEW in role.actions_for(object_type) or object_type == "*":
+                current = grants.scopes.get(object_type, Scope.NONE)
+                if SCOPE_RANK.get(scope, 0) > SCOPE_RANK.get(current, 0):
+                    grants.scopes[object_type] = scope
+    units = []
+    if user.primary_unit_id:
+        units.append(user.primary_unit_id)
+    units.extend(
+        u for u in OrgUnit.objects.filter(manager=user).values_list("pk", flat=True) if u not in units
+    )
+    grants.unit_ids = units
+    if units:
+        paths = list(OrgUnit.objects.filter(pk__in=units).values_list("path", flat=True))
+        q = Q()
+        for p in paths:
+            q |= Q(path__startswith=p)
+        grants.tree_unit_ids = list(OrgUnit.objects.filter(q).values_list("pk", flat=True))
+    user._huoban_grants = grants
+    return grants
+
+
+def forget_grants(user: Any) -> None:
+    if hasattr(user, "_huoban_grants"):
+        del user._huoban_grants
+
+
+def has_perm(user: Any, object_type: str, action: str) -> bool:
+    return grants_for(user).can(object_type, action)
+
+
+def _object_type_of(model: type[Model]) -> str:
+    key = getattr(model, "object_type", None)
+    if not key:
+        raise TypeError(f"{model.__name__} is not a registered business record")
+    return key
+
+
+def scope_filter(user: Any, model: type[Model], action: str = Action.VIEW) -> Q | None:
+    """The Q that restricts ``model`` to what ``user`` may ``action``; None means nothing."""
+    object_type = _object_type_of(model)
+    grants = grants_for(user)
+    if not grants.can(object_type, Action.VIEW if action == Action.VIEW else action):
+        return None
+    if action != Action.VIEW and not grants.can(object_type, Action.VIEW):
+        return None
+    scope = grants.scope(object_type)
+    if scope == Scope.ALL:
+        return Q()
+    if scope == Scope.UNIT_TREE:
+        q = Q(owner_unit_id__in=grants.tree_unit_ids) | Q(owner_id=user.pk)
+    elif scope == Scope.UNIT:
+        q = Q(owner_unit_id__in=grants.unit_ids) | Q(owner_id=user.pk)
+    elif scope == Scope.OWN:
+        q = Q(owner_id=user.pk)
+    else:
+        q = None
+    shared = shared_ids(user, model, write=action in WRITE_ACTIONS)
+    if shared:
+        q = (q | Q(pk__in=shared)) if q is not None else Q(pk__in=shared)
+    return q
+
+
+def shared_ids(user: Any, model: type[Model], write: bool = False) -> list[int]:
+    from .models import Share
+
+    ct = ContentType.objects.get_for_model(model)
+    grants = grants_for(user)
+    target = Q(user_id=user.pk)
+    if grants.unit_ids:
+        target |= Q(unit_id__in=grants.unit_ids)
+    qs = Share.objects.filter(target, content_type=ct)
+    if write:
+        qs = qs.filter(level=Share.Level.EDIT)
+    return list(qs.values_list("object_id", flat=True)[:5000])
+
+
+def scoped(
+    user: Any,
+    model_or_qs: type[Model] | QuerySet,
+    action: str = Action.VIEW,
+    *,
+    include_deleted: bool = False,
+    only_deleted: bool = False,
+) -> QuerySet:
+    """The permission-scoped queryset of business records for ``user``.
+
+    Soft-deleted records are excluded unless asked for (the recycle bin asks for them).
+    """
+    if isinstance(model_or_qs, QuerySet):
+        qs = model_or_qs
+        model = qs.model
+    else:
+        model = model_or_qs
+        qs = model._default_manager.all()
+    q = scope_filter(user, model, action)
+    qs = qs.none() if q is None else qs.filter(q)
+    if only_deleted:
+        qs = qs.filter(deleted_at__isnull=False)
+    elif not include_deleted:
+        qs = qs.filter(deleted_at__isnull=True)
+    return qs._mark_scoped() if hasattr(qs, "_mark_scoped") else qs
+
+
+def get_scoped_or_404(
+    user: Any, model: type[Model] | QuerySet, pk: Any, action: str = Action.VIEW, **kw: Any
+):
+    """Load one record through the door; missing and out-of-scope are the same 404."""
+    obj = scoped(user, model, action, **kw).filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        raise Http404("Not found")
+    return obj
+
+
+def can_access(user: Any, obj: Model, action: str = Action.VIEW) -> bool:
+    """Single-record check: filter, then exists."""
+    return scoped(user, type(obj), action, include_deleted=True).filter(pk=obj.pk).exists()
+
+
+def object_types_visible(user: Any) -> list[registry.ObjectType]:
+    return [t for t in registry.all_types() if has_perm(user, t.key, Action.VIEW)]
+
+
+# --- The door guard -----------------------------------------------------------------------------
+# While a request is served, reading a business record queryset that did not come through
+# ``scoped()`` (or an explicit ``.unrestricted()``) is a bug. In DEBUG and tests it raises; in
+# production it is logged so the page still renders.
+
+_guard: contextvars.ContextVar[bool] = contextvars.ContextVar("huoban_door_guard", default=False)
+
+
+class UnscopedAccess(RuntimeError):
+    pass
+
+
+@contextmanager
+def door_guard(active: bool = True) -> Iterator[None]:
+    token = _guard.set(active)
+    try:
+        yield
+    finally:
+        _guard.reset(token)
+
+
+def check_door(qs: QuerySet) -> None:
+    if not _guard.get() or getattr(qs, "_huoban_scoped", False):
+        return
+    message = f"{qs.model.__name__} read without scoped(): use huoban.platform.access.scoped(user, Model)"
+    if settings.DEBUG or getattr(settings, "TESTING", False):
+        raise UnscopedAccess(message)
+    log.error(message)
+
+
+def service(func: Any) -> Any:
+    """Mark a service function: inside it, the door guard is off (services load what they need
+    after the caller went through the door; system jobs act with explicit system actors)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _guard.set(False)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _guard.reset(token)
+
+    return wrapper

@@ -1,0 +1,37 @@
+"""API route discovery: every installed Huoban app may expose `routes` in its `api` module.
+
+    routes = [("customers", CustomerViewSet, "customer")]   # prefix, viewset, basename
+
+and extra non-viewset paths as `urlpatterns` in the same module. No shared file to edit when a
+module lands.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.apps import apps
+from rest_framework.routers import DefaultRouter
+
+
+class Router(DefaultRouter):
+    include_format_suffixes = False
+
+
+def build() -> tuple[Router, list[Any]]:
+    router = Router(trailing_slash=True)
+    extra: list[Any] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("huoban."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{config.name}.api":
+                continue
+            raise
+        for prefix, viewset, basename in getattr(module, "routes", []):
+            router.register(prefix, viewset, basename=basename)
+        extra.extend(getattr(module, "urlpatterns", []))
+    return router, extra

@@ -1,0 +1,95 @@
+"""Domain errors raised by services; the API and UI render them (400/403/404/409)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    status = 400
+
+
+class ValidationError(DomainError):
+    """Field-level errors: {"field": ["message", …]}; "non_field_errors" for the whole record."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, Any] | str):
+        if isinstance(errors, str):
+            errors = {"non_field_errors": [errors]}
+        self.errors = {k: (v if isinstance(v, list | dict) else [v]) for k, v in errors.items()}
+        super().__init__(str(self.errors))
+
+    def merged(self, other: ValidationError) -> ValidationError:
+        combined = dict(self.errors)
+        for k, v in other.errors.items():
+            combined.setdefault(k, [])
+            if isinstance(v, list) and isinstance(combined[k], list):
+                combined[k] = [*combined[k], *v]
+            else:
+                combined[k] = v
+        return ValidationError(combined)
+
+
+class ConflictError(DomainError):
+    """Stale write: the record changed since the client read it."""
+
+    status = 409
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        current_version: int | None = None,
+        changed_by: str = "",
+        changed_at: Any = None,
+        changes: dict[str, Any] | None = None,
+    ):
+        self.message = str(message or _("This record was changed by someone else. Reload and try again."))
+        self.current_version = current_version
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+        self.changes = changes or {}
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "detail": self.message,
+            "code": "stale_version",
+            "current_version": self.current_version,
+            "changed_by": self.changed_by,
+            "changed_at": self.changed_at.isoformat()
+            if hasattr(self.changed_at, "isoformat")
+            else self.changed_at,
+            "changes": self.changes,
+        }
+
+
+class DuplicateError(DomainError):
+    """Likely duplicates found before saving; the client may confirm and retry."""
+
+    status = 409
+
+    def __init__(self, duplicates: list[dict[str, Any]]):
+        self.duplicates = duplicates
+        super().__init__("duplicates")
+
+
+class PermissionDeniedError(DomainError):
+    status = 403
+
+    def __init__(self, message: Any = None, code: str = "permission_denied"):
+        self.message = str(message or _("You do not have permission to perform this action."))
+        self.code = code
+        super().__init__(self.message)
+
+
+class StepUpRequired(PermissionDeniedError):
+    def __init__(self) -> None:
+        super().__init__(_("Confirm with your two-factor code to continue."), code="step_up_required")
+
+
+class NotFoundError(DomainError):
+    status = 404

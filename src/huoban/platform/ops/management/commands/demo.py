@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from huoban.platform.ops import platform_demo  # noqa: F401  (registers the platform provider)
+from huoban.platform.ops.demo import providers
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent: running it again changes nothing that exists)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args, **options):
+        import importlib
+
+        from django.apps import apps
+
+        for config in apps.get_app_configs():
+            if config.name.startswith("huoban."):
+                try:
+                    importlib.import_module(f"{config.name}.demo")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{config.name}.demo":
+                        raise
+        for _order, name, fn in providers():
+            result = fn()
+            if not options["quiet"]:
+                self.stdout.write(f"demo: {name} ok")
+            if name == "platform.org" and not options["quiet"]:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        "Demo logins (password: %s): %s" % (settings.DEMO_PASSWORD, ", ".join(result))
+                    )
+                )
