@@ -86,8 +86,12 @@ INSTALLED_APPS = [
     "huoban.platform.api",
     "huoban.platform.ui",
     "huoban.platform.ops",
+    "huoban.platform.transfer",
     # domain apps
     "huoban.customers",
+    "huoban.activities",
+    "huoban.leads",
+    "huoban.sales",
 ]
 
 MIDDLEWARE = [
