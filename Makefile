@@ -6,7 +6,7 @@ HUOBAN  := $(BIN)/huoban
 STAMP   := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run install test lint typecheck pytest e2e screenshots bench clean
+.PHONY: run install browser test lint typecheck pytest e2e screenshots bench clean
 
 $(STAMP): pyproject.toml requirements.lock package.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,15 @@ $(STAMP): pyproject.toml requirements.lock package.json
 	touch $(STAMP)
 
 install: $(STAMP)
+	@if command -v msgfmt >/dev/null 2>&1; then cd src/huoban && ../../$(HUOBAN) compilemessages --ignore '.venv' -v 0 >/dev/null; fi
+
+# Headless Chromium for the end-to-end tests (Debian package; installed when missing and we are root).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium could not be installed: browser tests will be skipped"; \
+	fi
 
 run: install
 	$(HUOBAN) migrate --noinput
@@ -31,12 +40,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy src/huoban/platform
 
-pytest: install
+pytest: install browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
-e2e: install
+e2e: install browser
 	$(BIN)/python -m pytest -q -m e2e
 
 screenshots: install
