@@ -210,6 +210,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = not env_bool("HUOBAN_AXES_DISABLED", False)
 AXES_VERBOSE = False
+# Lockout responses: JSON {"code": "locked_out"} under /api/, a page elsewhere (identity/lockout.py).
+AXES_LOCKOUT_CALLABLE = "huoban.platform.identity.lockout.lockout_response"
 
 SESSION_IDLE_TIMEOUT = env_int("HUOBAN_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_COOKIE_AGE = env_int("HUOBAN_SESSION_ABSOLUTE_HOURS", 12) * 3600
@@ -217,6 +219,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # the UI reads the token from a meta tag, never the cookie
 HTTPS = env_bool("HUOBAN_HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -259,7 +262,14 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [p for p in [BASE_DIR / "node_modules"] if p.exists()]
+STATICFILES_DIRS: list = []
+# Front-end vendor files come from node_modules through an allow-list (not the whole folder):
+# huoban.platform.ui.vendor.VENDOR_FILES; paths keep their npm layout, e.g. "htmx.org/dist/htmx.min.js".
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "huoban.platform.ui.vendor.VendorFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -324,6 +334,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
+# Enum components named without collisions across modules (docs/api.md; huoban.platform.api.schema).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = ["huoban.platform.api.schema.postprocess_schema_enums"]
 
 LOGGING = {
     "version": 1,

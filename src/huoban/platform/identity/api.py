@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -19,7 +25,22 @@ from huoban.platform.access.scoping import grants_for, has_perm
 from huoban.platform.errors import PermissionDeniedError, ValidationError
 
 from . import services
+from .lockout import HANDLED, is_locked_out, lockout_message, record_failure, reset_failures
 from .models import ApiToken, OrgUnit, Role, User, UserSession
+from .stepup import require_step_up, step_up_fresh, step_up_until, step_up_verify
+from .twofactor import (
+    two_factor_confirm,
+    two_factor_disable,
+    two_factor_required,
+    two_factor_start,
+    user_has_2fa,
+    verify_otp,
+)
+
+
+def me(request: Any) -> User:
+    """The authenticated user of a request (views behind IsAuthenticated)."""
+    return cast(User, request.user)
 
 
 class AuthThrottle(ScopedRateThrottle):
@@ -66,15 +87,7 @@ class TokenSerializer(serializers.ModelSerializer):
 
 
 def _verify_otp(user: User, code: str) -> bool:
-    from django_otp import match_token
-
-    return bool(code) and match_token(user, code.strip()) is not None
-
-
-def user_has_2fa(user: User) -> bool:
-    from django_otp import user_has_device
-
-    return user_has_device(user, confirmed=True)
+    return verify_otp(user, code) is not None
 
 
 @extend_schema(
@@ -93,18 +106,30 @@ def user_has_2fa(user: User) -> bool:
 def obtain_token(request: Request) -> Response:
     s = TokenRequestSerializer(data=request.data)
     s.is_valid(raise_exception=True)
-    user = authenticate(
-        request._request, username=s.validated_data["username"], password=s.validated_data["password"]
-    )
+    # The Django request goes to authenticate(), so django-axes counts failures and locks out.
+    django_request = request._request
+    username = s.validated_data["username"]
+    user = authenticate(django_request, username=username, password=s.validated_data["password"])
     if user is None:
+        if is_locked_out(django_request):
+            return _locked_out_response()
         return Response(
             {"detail": _("Invalid username or password."), "code": "invalid_credentials"},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if user_has_2fa(user):
-        if not _verify_otp(user, s.validated_data.get("otp", "")):
+        otp = s.validated_data.get("otp", "")
+        if not otp:
             return Response(
-                {"otp": [_("Enter the current code from your authenticator app.")]},
+                {"otp": [_("Enter the current code from your authenticator app.")], "code": "otp_required"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if not _verify_otp(user, otp):
+            record_failure(django_request, user.get_username(), stage="otp")
+            if is_locked_out(django_request):
+                return _locked_out_response()
+            return Response(
+                {"otp": [_("That code is not valid.")], "code": "invalid_otp"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
     elif grants_for(user).require_2fa:
@@ -115,6 +140,7 @@ def obtain_token(request: Request) -> Response:
             },
             status=status.HTTP_403_FORBIDDEN,
         )
+    reset_failures(django_request, user.get_username())
     token, raw = services.token_create(
         actor=user,
         user=user,
@@ -124,13 +150,25 @@ def obtain_token(request: Request) -> Response:
     return Response({"token": raw, "id": token.pk, "expires_at": token.expires_at})
 
 
+def _locked_out_response() -> Response:
+    from .lockout import STATUS, cooloff_minutes
+
+    response = Response({"detail": lockout_message(), "code": "locked_out"}, status=STATUS)
+    if cooloff_minutes():
+        response["Retry-After"] = str(cooloff_minutes() * 60)
+    setattr(response, HANDLED, True)  # AxesMiddleware keeps this response (lockout.lockout_response)
+    return response
+
+
 class MyTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """The caller's own API tokens: list, create (secret shown once), revoke."""
 
     serializer_class = TokenSerializer
 
     def get_queryset(self) -> Any:
-        return ApiToken.objects.filter(user=self.request.user)
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=me(self.request))
 
     @extend_schema(
         request=inline_serializer(
@@ -138,11 +176,12 @@ class MyTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.G
         )
     )
     def create(self, request: Request) -> Response:
-        name = str(request.data.get("name") or "API")
-        days = request.data.get("expires_in_days")
+        data = request.data if isinstance(request.data, dict) else {}
+        name = str(data.get("name") or "API")
+        days = data.get("expires_in_days")
         token, raw = services.token_create(
             actor=request.user,
-            user=request.user,
+            user=me(request),
             name=name,
             days=int(days) if days not in (None, "") else None,
         )
@@ -172,7 +211,9 @@ class MySessionViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets
     serializer_class = SessionSerializer
 
     def get_queryset(self) -> Any:
-        return UserSession.objects.filter(user=self.request.user)
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return UserSession.objects.none()
+        return UserSession.objects.filter(user=me(self.request))
 
     def perform_destroy(self, instance: UserSession) -> None:
         services.session_revoke(actor=self.request.user, session=instance)
@@ -184,7 +225,7 @@ class MySessionViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets
 class MeView(APIView):
     @extend_schema(responses={200: dict}, description="The user, units, roles and effective permissions.")
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = me(request)
         grants = grants_for(user)
         types = {t.key for t in registry.all_types()} | set(grants.actions) - {"*"}
         effective = {}
@@ -282,7 +323,7 @@ class UserViewSet(viewsets.ModelViewSet):
         qs = User.objects.filter(is_system=False).select_related("primary_unit").prefetch_related("roles")
         unit = self.request.query_params.get("unit")
         if unit:
-            qs = qs.filter(primary_unit_id=unit)
+            qs = qs.filter(primary_unit_id=int(unit)) if unit.isdigit() else qs.none()
         active = self.request.query_params.get("is_active")
         if active in ("true", "false"):
             qs = qs.filter(is_active=active == "true")
@@ -292,6 +333,8 @@ class UserViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         roles = data.pop("roles", [])
         password = data.pop("password", None)
+        if roles:
+            require_step_up(self.request)  # granting roles is a permission change
         serializer.instance = services.user_create(
             actor=self.request.user, password=password, roles=roles, **data
         )
@@ -300,6 +343,10 @@ class UserViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         roles = data.pop("roles", None)
         password = data.pop("password", None)
+        if roles is not None and sorted({r.code for r in roles}) != sorted(
+            serializer.instance.roles.values_list("code", flat=True)
+        ):
+            require_step_up(self.request)  # before any write: role assignment is sensitive
         user = services.user_update(actor=self.request.user, user=serializer.instance, **data)
         if roles is not None:
             services.user_set_roles(actor=self.request.user, user=user, roles=roles)
@@ -312,12 +359,15 @@ class UserViewSet(viewsets.ModelViewSet):
     def reset_2fa(self, request: Request, pk: Any = None) -> Response:
         from .twofactor import two_factor_reset
 
-        two_factor_reset(actor=request.user, user=self.get_object())
+        target = self.get_object()
+        if target.pk != request.user.pk:
+            require_step_up(request)
+        two_factor_reset(actor=request.user, user=target)
         return Response({"two_factor_enabled": False})
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=OrgUnit.objects.all(), required=False, allow_null=True
     )
     manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
@@ -374,26 +424,243 @@ class RoleViewSet(viewsets.ModelViewSet):
     default_ordering = ("id",)
 
     def perform_create(self, serializer: Any) -> None:
+        require_step_up(self.request)
         data = dict(serializer.validated_data)
         data.pop("version", None)
         serializer.instance = services.role_create(actor=self.request.user, **data)
 
     def perform_update(self, serializer: Any) -> None:
-        from .stepup import require_step_up
-
         require_step_up(self.request)
         data = dict(serializer.validated_data)
         version = data.pop("version", None) or self.request.headers.get("If-Match", "").strip('"') or None
         serializer.instance = services.role_update(
-            actor=self.request.user, role=serializer.instance, version=version, **data
+            actor=self.request.user,
+            role=serializer.instance,
+            version=int(version) if version not in (None, "") else None,
+            **data,
         )
 
     def perform_destroy(self, instance: Role) -> None:
+        require_step_up(self.request)
         services.role_delete(actor=self.request.user, role=instance)
 
 
 def _raise(errors: dict[str, Any]) -> None:
     raise ValidationError(errors)
+
+
+# --- two-factor authentication, step-up ------------------------------------------------------------
+
+OtpSerializer = inline_serializer("OtpInput", {"otp": serializers.CharField()})
+TwoFactorStatus = inline_serializer(
+    "TwoFactorStatus",
+    {
+        "enabled": serializers.BooleanField(),
+        "required": serializers.BooleanField(),
+        "pending": serializers.BooleanField(),
+        "step_up_fresh": serializers.BooleanField(),
+        "step_up_until": serializers.DateTimeField(allow_null=True),
+    },
+)
+TwoFactorEnrolment = inline_serializer(
+    "TwoFactorEnrolment",
+    {
+        "otpauth_uri": serializers.CharField(),
+        "secret": serializers.CharField(),
+        "qr_svg": serializers.CharField(help_text="Inline SVG markup of the QR code."),
+    },
+)
+
+
+def _otp_from(request: Request) -> str:
+    data = request.data if hasattr(request.data, "get") else {}
+    return str(data.get("otp") or data.get("code") or "")
+
+
+def _two_factor_status(user: User) -> dict[str, Any]:
+    from .twofactor import pending_device
+
+    enabled = user_has_2fa(user)
+    fresh = enabled and step_up_fresh(user)
+    return {
+        "enabled": enabled,
+        "required": two_factor_required(user),
+        "pending": (not enabled) and pending_device(user) is not None,
+        "step_up_fresh": fresh,
+        "step_up_until": step_up_until(user) if fresh else None,
+    }
+
+
+class TwoFactorView(APIView):
+    """The caller's TOTP two-factor authentication: status, start enrolment, turn off."""
+
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(responses={200: TwoFactorStatus})
+    def get(self, request: Request) -> Response:
+        return Response(_two_factor_status(me(request)))
+
+    @extend_schema(
+        request=None,
+        responses={201: TwoFactorEnrolment},
+        description="Start enrolment: returns the otpauth URI and a QR code (inline SVG). "
+        "Confirm with POST /api/v1/me/2fa/confirm/.",
+    )
+    def post(self, request: Request) -> Response:
+        enrolment = two_factor_start(actor=request.user, user=request.user)
+        return Response(
+            {"otpauth_uri": enrolment.otpauth_uri, "secret": enrolment.secret, "qr_svg": enrolment.qr_svg},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=OtpSerializer, responses={204: None}, description="Turn 2FA off (needs a code).")
+    def delete(self, request: Request) -> Response:
+        two_factor_disable(actor=request.user, user=request.user, code=_otp_from(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TwoFactorStartView(TwoFactorView):
+    http_method_names = ["post", "options"]
+
+
+class TwoFactorConfirmView(APIView):
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(request=OtpSerializer, responses={200: TwoFactorStatus})
+    def post(self, request: Request) -> Response:
+        two_factor_confirm(actor=request.user, user=request.user, code=_otp_from(request))
+        return Response(_two_factor_status(me(request)))
+
+
+class StepUpView(APIView):
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        request=OtpSerializer,
+        responses={200: inline_serializer("StepUpResult", {"step_up_until": serializers.DateTimeField()})},
+        description="Confirm a sensitive action with the current TOTP code; valid for "
+        "HUOBAN_STEP_UP_MINUTES (default 10).",
+    )
+    def post(self, request: Request) -> Response:
+        until = step_up_verify(actor=request.user, user=request.user, code=_otp_from(request))
+        return Response({"step_up_until": until})
+
+
+# --- passwords -----------------------------------------------------------------------------------
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class PasswordChangeView(APIView):
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={204: None},
+        description="Change your password; your other browser sessions end.",
+    )
+    def post(self, request: Request) -> Response:
+        s = PasswordChangeSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        session = getattr(request._request, "session", None)
+        current = session.session_key if session is not None and request.auth is None else None
+        services.password_change(
+            actor=request.user,
+            user=me(request),
+            old_password=s.validated_data["old_password"],
+            new_password=s.validated_data["new_password"],
+            keep_session=current,
+        )
+        if current:
+            from django.contrib.auth import update_session_auth_hash
+
+            update_session_auth_hash(request._request, me(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+@extend_schema(
+    request=PasswordResetSerializer,
+    responses={200: inline_serializer("PasswordResetResult", {"detail": serializers.CharField()})},
+    auth=[],
+    description="Mail a password reset link. Always answers 200, whether or not the address is known.",
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([permissions.AllowAny])
+@throttle_classes([AuthThrottle])
+def password_reset(request: Request) -> Response:
+    s = PasswordResetSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    services.password_reset_request(
+        email=s.validated_data["email"], base_url=request.build_absolute_uri("/").rstrip("/")
+    )
+    return Response(
+        {"detail": _("If an account uses this address, a link to reset its password is on its way.")}
+    )
+
+
+@extend_schema(
+    request=PasswordResetConfirmSerializer,
+    responses={204: None},
+    auth=[],
+    description="Set a new password with the uid and token from the reset link.",
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([permissions.AllowAny])
+@throttle_classes([AuthThrottle])
+def password_reset_confirm(request: Request) -> Response:
+    s = PasswordResetConfirmSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    services.password_reset_confirm(
+        uid=s.validated_data["uid"],
+        token=s.validated_data["token"],
+        new_password=s.validated_data["new_password"],
+    )
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- sensitive fields ------------------------------------------------------------------------------
+
+
+class RevealSerializer(serializers.Serializer):
+    object_type = serializers.CharField(help_text='Object type key, e.g. "customer".')
+    id = serializers.IntegerField()
+    field = serializers.CharField(help_text='A sensitive field, e.g. "id_number".')
+
+
+class RevealView(APIView):
+    @extend_schema(
+        request=RevealSerializer,
+        responses={200: inline_serializer("RevealResult", {"value": serializers.CharField()})},
+        description="The clear value of one sensitive field: needs view_sensitive on the type, the "
+        "record in your data scope (else 404) and a fresh step-up (else 403 step_up_required). Audited.",
+    )
+    def post(self, request: Request) -> Response:
+        from .reveal import sensitive_field_reveal
+
+        s = RevealSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        value = sensitive_field_reveal(
+            request=request,
+            object_type=s.validated_data["object_type"],
+            pk=s.validated_data["id"],
+            field=s.validated_data["field"],
+        )
+        return Response({"value": value})
 
 
 from django.urls import path  # noqa: E402
@@ -407,5 +674,13 @@ routes = [
 ]
 urlpatterns = [
     path("auth/token/", obtain_token, name="auth-token"),
+    path("auth/password-reset/", password_reset, name="auth-password-reset"),
+    path("auth/password-reset/confirm/", password_reset_confirm, name="auth-password-reset-confirm"),
     path("me/", MeView.as_view(), name="me"),
+    path("me/2fa/", TwoFactorView.as_view(), name="me-2fa"),
+    path("me/2fa/start/", TwoFactorStartView.as_view(), name="me-2fa-start"),
+    path("me/2fa/confirm/", TwoFactorConfirmView.as_view(), name="me-2fa-confirm"),
+    path("me/step-up/", StepUpView.as_view(), name="me-step-up"),
+    path("me/password/", PasswordChangeView.as_view(), name="me-password"),
+    path("reveal/", RevealView.as_view(), name="reveal"),
 ]

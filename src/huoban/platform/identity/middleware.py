@@ -52,8 +52,45 @@ class UserTimezoneMiddleware:
         return self.get_response(request)
 
 
+# While a user whose role requires 2FA has not enrolled, only these paths answer normally.
+ENROLMENT_PAGE = "/profile/security/2fa/"
+ENROLMENT_ALLOWED_PREFIXES = (ENROLMENT_PAGE, "/api/v1/me/2fa/", "/logout/", "/static/", "/login/")
+ENROLMENT_ALLOWED_EXACT = ("/api/v1/me/", "/healthz", "/readyz")
+
+
+def _enrolment_gate(request: HttpRequest) -> HttpResponse | None:
+    """Send a signed-in user who must enrol in 2FA to the enrolment page (API: 403 JSON)."""
+    path = request.path
+    if path in ENROLMENT_ALLOWED_EXACT or path.startswith(ENROLMENT_ALLOWED_PREFIXES):
+        return None
+    from .twofactor import enrolment_required
+
+    if not enrolment_required(request.user):
+        return None
+    if path.startswith("/api/"):
+        from django.utils.translation import gettext as _
+
+        return JsonResponse(
+            {
+                "detail": _("Your role requires two-factor authentication. Enrol in your profile first."),
+                "code": "2fa_enrolment_required",
+            },
+            status=403,
+        )
+    from urllib.parse import urlencode
+
+    return redirect(f"{ENROLMENT_PAGE}?{urlencode({'next': request.get_full_path()})}")
+
+
 class SessionTimeoutMiddleware:
-    """Idle (default 30 min) and absolute (default 12 h) session expiry; tracks sessions per user."""
+    """Session security for signed-in browser sessions.
+
+    * idle (default 30 min, HUOBAN_SESSION_IDLE_MINUTES) and absolute (default 12 h,
+      HUOBAN_SESSION_ABSOLUTE_HOURS) expiry; tracks sessions per user (UserSession) so users can
+      list and revoke them;
+    * the 2FA enrolment gate: a user whose role requires 2FA and who has not enrolled yet can
+      only reach the enrolment page (and log out) until they do.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -75,8 +112,15 @@ class SessionTimeoutMiddleware:
                 session_ended(request, reason="expired")
                 logout(request)
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"detail": "Session expired.", "code": "session_expired"}, status=401)
-                return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+                    from django.utils.translation import gettext as _
+
+                    return JsonResponse(
+                        {"detail": _("Your session has expired. Log in again."), "code": "session_expired"},
+                        status=401,
+                    )
+                from urllib.parse import urlencode
+
+                return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}")
             request.session["huoban_started"] = started
             if now - last > 30:
                 request.session["huoban_last_seen"] = now
@@ -87,4 +131,7 @@ class SessionTimeoutMiddleware:
                 )
             elif "huoban_last_seen" not in request.session:
                 request.session["huoban_last_seen"] = now
+            gate = _enrolment_gate(request)
+            if gate is not None:
+                return gate
         return self.get_response(request)

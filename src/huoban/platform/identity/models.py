@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -143,7 +143,7 @@ class User(AbstractUser):
     absent_until = models.DateTimeField(_("absent until"), null=True, blank=True)
     last_step_up_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = HuobanUserManager()
+    objects: ClassVar[HuobanUserManager] = HuobanUserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["username"]

@@ -34,11 +34,14 @@ USER_FIELDS = (
 )
 
 
-def _validate_password(password: str, user: User) -> None:
+def _validate_password(password: str, user: User, field: str = "password") -> None:
+    """The password policy (AUTH_PASSWORD_VALIDATORS: ≥12 chars, not common, not like the user)."""
+    if not password:
+        raise ValidationError({field: [_("This field is required.")]})
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationError({"password": list(exc.messages)})
+        raise ValidationError({field: list(exc.messages)})
 
 
 def user_create(
@@ -356,3 +359,127 @@ def _end_all_sessions(user: User) -> None:
     Session.objects.filter(session_key__in=keys).delete()
     UserSession.objects.filter(user=user).delete()
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def _end_other_sessions(user: User, keep: str | None = None) -> None:
+    """End every browser session of ``user`` except ``keep`` (the current one)."""
+    qs = UserSession.objects.filter(user=user)
+    if keep:
+        qs = qs.exclude(session_key=keep)
+    keys = list(qs.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(session_key__in=keys).delete()
+
+
+# --- passwords ------------------------------------------------------------------------------------
+
+
+def password_change(
+    *, actor: Actor, user: User, old_password: str, new_password: str, keep_session: str | None = None
+) -> None:
+    """The user changes their own password; other browser sessions end (API tokens stay)."""
+    if not user.check_password(old_password or ""):
+        raise ValidationError({"old_password": [_("Your old password was entered incorrectly.")]})
+    _validate_password(new_password, user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _end_other_sessions(user, keep=keep_session)
+        audit_log(
+            actor=actor,
+            action=AuditAction.PASSWORD_CHANGE,
+            object_type="user",
+            object_id=user.pk,
+            object_repr=user.username,
+            data={"via": "change"},
+        )
+
+
+def password_reset_request(*, email: str, base_url: str) -> int:
+    """Mail a reset link to every active user with this address. Callers always answer the same
+    way (no user enumeration); returns the number of mails sent, for tests and logs only."""
+    import logging
+
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils import translation
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from .actors import SystemActor
+
+    email = (email or "").strip()
+    if not email or "@" not in email:
+        return 0
+    sent = 0
+    for user in User.objects.filter(email__iexact=email, is_active=True, is_system=False):
+        if not user.has_usable_password():
+            continue
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        context = {
+            "user": user,
+            "link": f"{base_url.rstrip('/')}/password-reset/{uid}/{token}/",
+            "uid": uid,
+            "token": token,
+            "valid_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+        }
+        with translation.override(user.language or translation.get_language() or settings.LANGUAGE_CODE):
+            subject = " ".join(render_to_string("identity/email/password_reset_subject.txt", context).split())
+            body = render_to_string("identity/email/password_reset_body.txt", context)
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+        except Exception:  # a mail failure must not tell the caller whether the address exists
+            logging.getLogger("huoban.identity").exception("password reset mail to user %s failed", user.pk)
+            continue
+        sent += 1
+        audit_log(
+            actor=SystemActor("auth"),
+            action=AuditAction.OTHER,
+            object_type="user",
+            object_id=user.pk,
+            object_repr=user.username,
+            data={"event": "password_reset_requested"},
+        )
+    return sent
+
+
+def password_reset_user(uid: str, token: str) -> User | None:
+    """The user a reset link belongs to, when the link is valid and not expired."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_decode
+
+    try:
+        pk = urlsafe_base64_decode(uid or "").decode()
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first() if pk.isdigit() else None
+    if user is None or not default_token_generator.check_token(user, token or ""):
+        return None
+    return user
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link; ends the user's sessions and clears any lockout."""
+    from .lockout import unlock_user
+
+    user = password_reset_user(uid, token)
+    if user is None:
+        raise ValidationError({"token": [_("This password reset link is invalid or has expired.")]})
+    _validate_password(new_password, user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _end_other_sessions(user)
+        audit_log(
+            actor=user,
+            action=AuditAction.PASSWORD_CHANGE,
+            object_type="user",
+            object_id=user.pk,
+            object_repr=user.username,
+            data={"via": "reset"},
+        )
+    unlock_user(user.username)
+    return user

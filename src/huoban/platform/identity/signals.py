@@ -53,11 +53,21 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_login_failed)
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    """Every refused sign-in (password, OTP code at login, lockout) lands in the audit trail.
+
+    Axes' receiver runs first (its app is listed earlier), so ``axes_locked_out`` tells whether
+    this attempt was refused by, or caused, a lockout.
+    """
     username = str(credentials.get("username", ""))[:150]
+    data: dict[str, Any] = {"username": username, "stage": kwargs.get("stage") or "password"}
+    if request is not None and getattr(request, "axes_locked_out", False):
+        data["locked_out"] = True
+    if request is not None:
+        data["path"] = str(getattr(request, "path", ""))[:200]
     audit_log(
         actor=SystemActor("auth"),
         action=AuditAction.LOGIN_FAILED,
         object_type="user",
         object_repr=username,
-        data={"username": username},
+        data=data,
     )

@@ -1,4 +1,5 @@
 import getpass
+import os
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,20 +10,31 @@ from huoban.platform.identity.services import user_create
 
 
 class Command(BaseCommand):
-    help = "Create an administrator account."
+    help = (
+        "Create an administrator account. Non-interactive with --username/--password or the "
+        "HUOBAN_ADMIN_USERNAME / HUOBAN_ADMIN_PASSWORD environment variables (--noinput never prompts)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", required=False)
-        parser.add_argument("--email", default="")
-        parser.add_argument("--password", help="read from HUOBAN_ADMIN_PASSWORD or prompted when omitted")
+        parser.add_argument("--username", required=False, help="or HUOBAN_ADMIN_USERNAME")
+        parser.add_argument("--email", default=os.environ.get("HUOBAN_ADMIN_EMAIL", ""))
+        parser.add_argument("--password", help="or HUOBAN_ADMIN_PASSWORD; prompted when omitted")
+        parser.add_argument(
+            "--noinput", "--no-input", action="store_false", dest="interactive", help="never prompt"
+        )
 
     def handle(self, *args, **options):
-        import os
-
-        username = options["username"] or input("Username: ")
-        password = (
-            options["password"] or os.environ.get("HUOBAN_ADMIN_PASSWORD") or getpass.getpass("Password: ")
-        )
+        interactive = options["interactive"]
+        username = options["username"] or os.environ.get("HUOBAN_ADMIN_USERNAME", "")
+        if not username:
+            if not interactive:
+                raise CommandError("--username (or HUOBAN_ADMIN_USERNAME) is required with --noinput.")
+            username = input("Username: ")
+        password = options["password"] or os.environ.get("HUOBAN_ADMIN_PASSWORD", "")
+        if not password:
+            if not interactive:
+                raise CommandError("--password (or HUOBAN_ADMIN_PASSWORD) is required with --noinput.")
+            password = getpass.getpass("Password: ")
         role = Role.objects.filter(code="administrator").first()
         try:
             user = user_create(
@@ -33,7 +45,9 @@ class Command(BaseCommand):
                 roles=[role] if role else [],
             )
         except ValidationError as exc:
-            raise CommandError(str(exc.errors))
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
+            )
         user.is_superuser = True
         user.is_staff = True
         user.save(update_fields=["is_superuser", "is_staff"])
