@@ -333,6 +333,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 # Enum components named without collisions across modules (docs/api.md; huoban.platform.api.schema).
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = ["huoban.platform.api.schema.postprocess_schema_enums"]

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.db.models import Model
 
+    from huoban.platform.records.models import BaseRecord
+
 
 @dataclass
 class ObjectType:
     key: str  # "customer"
-    model: type[Model]
+    model: type[BaseRecord]
     resource: str  # "customers" (API and page path segment)
     label: Any = ""  # translatable singular
     label_plural: Any = ""

@@ -27,6 +27,7 @@ from . import registry
 log = logging.getLogger("huoban.access")
 
 WRITE_ACTIONS = {Action.CHANGE, Action.DELETE, Action.ASSIGN, Action.MERGE}
+_RANK: dict[str, int] = {str(k): v for k, v in SCOPE_RANK.items()}
 
 
 @dataclass
@@ -68,7 +69,7 @@ def grants_for(user: Any) -> Grants:
         for object_type, scope in (role.scopes or {}).items():
             if Action.VIEW in role.actions_for(object_type) or object_type == "*":
                 current = grants.scopes.get(object_type, Scope.NONE)
-                if SCOPE_RANK.get(scope, 0) > SCOPE_RANK.get(current, 0):
+                if _RANK.get(scope, 0) > _RANK.get(current, 0):
                     grants.scopes[object_type] = scope
     units = []
     if user.primary_unit_id:
@@ -122,7 +123,13 @@ def scope_filter(user: Any, model: type[Model], action: str = Action.VIEW) -> Q 
         q = Q(owner_id=user.pk)
     else:
         q = None
-    shared = shared_ids(user, model, write=action in WRITE_ACTIONS)
+    # Shares widen what a user may see (read or edit shares) and change (edit shares only);
+    # they never grant delete, transfer or merge.
+    shared = (
+        []
+        if action in WRITE_ACTIONS - {Action.CHANGE}
+        else shared_ids(user, model, write=action == Action.CHANGE)
+    )
     if shared:
         q = (q | Q(pk__in=shared)) if q is not None else Q(pk__in=shared)
     return q

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from huoban.platform.errors import (
     ConflictError,
     DuplicateError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -26,7 +28,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DuplicateError):
         return Response(
             {
-                "detail": 'Likely duplicates found. Resend with "confirm_duplicate": true to save anyway.',
+                "detail": _('Likely duplicates found. Resend with "confirm_duplicate": true to save anyway.'),
                 "code": "duplicates",
                 "duplicates": exc.duplicates,
             },
@@ -35,16 +37,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, PermissionDeniedError):
         _log_denied(context)
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | NotFoundError):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.PermissionDenied):
         _log_denied(context)
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
         response.data = {"detail": str(detail), "code": getattr(detail, "code", "error")}
+    elif isinstance(response.data, list):
+        response.data = {"non_field_errors": response.data}
     return response
 
 
@@ -66,8 +72,30 @@ def _log_denied(context: dict[str, Any]) -> None:
 
 
 def json_404(request: Any, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
 
 
 def json_500(request: Any) -> JsonResponse:
-    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return JsonResponse({"detail": _("Server error."), "code": "server_error"}, status=500)
+
+
+def api_not_found(request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Catch-all under /api/v1/: unknown paths answer JSON 404 even with DEBUG on. A path that
+    only lacks its trailing slash is redirected with 308 (method and body kept)."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.urls import Resolver404, resolve
+
+    path = request.path
+    if not path.endswith("/"):
+        try:
+            match = resolve(path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            target = path + "/"
+            if request.META.get("QUERY_STRING"):
+                target += "?" + request.META["QUERY_STRING"]
+            response = HttpResponsePermanentRedirect(target)
+            response.status_code = 308
+            return response
+    return json_404(request)

@@ -24,9 +24,10 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        request.request_id = incoming if _REQ_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQ_ID.match(incoming) else uuid.uuid4().hex
+        setattr(request, "request_id", request_id)  # noqa: B010 (HttpRequest has no such attribute)
         response = self.get_response(request)
-        response["X-Request-Id"] = request.request_id
+        response["X-Request-Id"] = request_id
         return response
 
 

@@ -3,7 +3,7 @@
     routes = [("customers", CustomerViewSet, "customer")]   # prefix, viewset, basename
 
 and extra non-viewset paths as `urlpatterns` in the same module. No shared file to edit when a
-module lands.
+module lands. The router ends with a catch-all so unknown /api/v1/ paths answer JSON 404.
 """
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ import importlib
 from typing import Any
 
 from django.apps import apps
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
+
+from .errors import api_not_found
 
 
 class Router(DefaultRouter):
     include_format_suffixes = False
+
+    def get_urls(self) -> list[Any]:
+        return [*super().get_urls(), re_path(r"^.*$", api_not_found, name="not-found")]
 
 
 def build() -> tuple[Router, list[Any]]:

@@ -47,10 +47,18 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    """No update or delete through the ORM (raw SQL is what `huoban audit verify` detects)."""
+
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("Audit events are append-only")
 
     def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise PermissionError("Audit events are append-only")
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only")
 
 
@@ -61,7 +69,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # DO_NOTHING: deleting a user must never rewrite (and so break) the hash chain.
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
     )
@@ -93,7 +102,7 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {self.actor_name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.pop("_allow_insert_only", False):
+        if self.pk is not None or not self._state.adding:
             raise PermissionError("Audit events are append-only")
         super().save(*args, **kwargs)
 

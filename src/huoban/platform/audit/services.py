@@ -60,6 +60,7 @@ def audit_log(
 def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent]:
     """Append events to the chain in one locked step (used by bulk paths such as imports)."""
     ctx = get_context()
+    ip = _normal_ip(ctx.ip)
     user = actor_user(actor)
     name = actor_name(actor)
     now = timezone.now()
@@ -80,7 +81,7 @@ def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent
                 object_repr=str(e.object_repr)[:300],
                 changes=_jsonable(e.changes),
                 data=_jsonable(e.data),
-                ip=ctx.ip,
+                ip=ip,
                 user_agent=ctx.user_agent[:300],
                 request_id=ctx.request_id,
                 prev_hash=prev,
@@ -93,6 +94,18 @@ def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev)
     return events
+
+
+def _normal_ip(value: str | None) -> str | None:
+    """The address as the database gives it back (so the hash still matches after a read)."""
+    import ipaddress
+
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -137,6 +150,8 @@ def audit_verify(batch: int = 5000) -> VerifyResult:
         return VerifyResult(
             False, checked, last + 1, f"chain head says #{head.last_seq}, last event is #{last}"
         )
+    if head and last and head.last_hash != prev:
+        return VerifyResult(False, checked, last, "chain head hash does not match the last event")
     return VerifyResult(True, checked)
 
 

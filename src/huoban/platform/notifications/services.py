@@ -37,11 +37,14 @@ def notify(
     if email and recipient.email:
         from huoban.platform.events.bus import after_commit
 
-        after_commit(lambda: deliver_email(n.pk))
+        from .tasks import deliver_notification_email
+
+        after_commit(lambda: deliver_notification_email(n.pk))
     return n
 
 
 def deliver_email(notification_id: int) -> bool:
+    """Send one notification by email in the recipient's language (once; called by the task)."""
     n = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if n is None or n.emailed_at is not None:
         return False

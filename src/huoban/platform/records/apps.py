@@ -17,7 +17,7 @@ class RecordsConfig(AppConfig):
                     registry.ObjectType(
                         key=model.object_type,
                         model=model,
-                        resource=model.resource or model._meta.model_name + "s",
+                        resource=model.resource or f"{model._meta.model_name}s",
                         label=model._meta.verbose_name,
                         label_plural=model._meta.verbose_name_plural,
                         sensitive_fields=tuple(model.sensitive_fields),

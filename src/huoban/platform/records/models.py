@@ -25,13 +25,13 @@ class RecordQuerySet(models.QuerySet):
 
     def unrestricted(self) -> RecordQuerySet:
         """Explicitly bypass data scopes (system jobs, services that already checked access)."""
-        return self._chain()._mark_scoped()
+        return self._chain()._mark_scoped()  # type: ignore[attr-defined]
 
     def alive(self) -> RecordQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def _clone(self) -> RecordQuerySet:
-        c = super()._clone()
+    def _clone(self) -> RecordQuerySet:  # type: ignore[misc]
+        c = super()._clone()  # type: ignore[misc]
         c._huoban_scoped = self._huoban_scoped
         return c
 
@@ -159,7 +159,12 @@ class BaseRecord(models.Model):
 
     @property
     def tag_names(self) -> list[str]:
-        return sorted(ti.tag.name for ti in self.tagged_items.all())
+        cached = self.__dict__.get("_tag_names")
+        if cached is not None:
+            return cached
+        names = sorted(ti.tag.name for ti in self.tagged_items.all())
+        self._tag_names = names
+        return names
 
     @property
     def is_deleted(self) -> bool:
@@ -296,3 +301,23 @@ class PicklistValue(models.Model):
         if (get_language() or "").lower().startswith("zh") and self.label_zh_hans:
             return self.label_zh_hans
         return self.label
+
+
+def attach_tags(objs: list[Any]) -> list[Any]:
+    """Load the tags of many records in one query (cheaper than a generic prefetch)."""
+    if not objs:
+        return objs
+    by_model: dict[type, list[Any]] = {}
+    for o in objs:
+        by_model.setdefault(type(o), []).append(o)
+    for model, items in by_model.items():
+        ct = ContentType.objects.get_for_model(model)
+        names: dict[int, list[str]] = {o.pk: [] for o in items}
+        rows = TaggedItem.objects.filter(content_type=ct, object_id__in=list(names)).values_list(
+            "object_id", "tag__name"
+        )
+        for object_id, name in rows:
+            names.setdefault(object_id, []).append(name)
+        for o in items:
+            o._tag_names = sorted(names.get(o.pk, []))
+    return objs

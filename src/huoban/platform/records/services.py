@@ -256,10 +256,27 @@ def record_create(
     return obj
 
 
+# Audit actions that change a record's version (a 409 names the last of them).
+VERSION_ACTIONS = (
+    AuditAction.UPDATE,
+    AuditAction.DELETE,
+    AuditAction.RESTORE,
+    AuditAction.TRANSFER,
+    AuditAction.MERGE,
+    AuditAction.UNMERGE,
+    AuditAction.CLAIM,
+    AuditAction.RELEASE,
+    AuditAction.ASSIGN,
+    AuditAction.MOVE,
+    AuditAction.CONVERT,
+)
+
+
 def conflict_for(obj: BaseRecord, current_version: int) -> ConflictError:
+    """A 409 naming who made the last change to ``obj`` and what it changed."""
     last = (
         AuditEvent.objects.filter(
-            object_type=obj.object_type, object_id=str(obj.pk), action=AuditAction.UPDATE
+            object_type=obj.object_type, object_id=str(obj.pk), action__in=VERSION_ACTIONS
         )
         .order_by("-seq")
         .first()
@@ -360,6 +377,39 @@ def record_delete(*, actor: Actor, obj: R, version: int | None = None) -> R:
 
 
 @service
+def record_delete_many(*, actor: Actor, objs: Sequence[BaseRecord]) -> int:
+    """Soft-delete many records in one transaction (bulk delete); one audit event each."""
+    objs = [o for o in objs if o.deleted_at is None]
+    if not objs:
+        return 0
+    model = type(objs[0])
+    now = timezone.now()
+    user = actor_user(actor)
+    with transaction.atomic():
+        ids = list(
+            model._default_manager.unrestricted()
+            .select_for_update()
+            .filter(pk__in=[o.pk for o in objs], deleted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        model._default_manager.unrestricted().filter(pk__in=ids).update(
+            deleted_at=now, deleted_by=user, version=F("version") + 1
+        )
+        by_pk = {o.pk: o for o in objs}
+        audit_log_many(
+            actor=actor,
+            entries=[
+                Entry(AuditAction.DELETE, model.object_type, pk, str(by_pk[pk]), {}, {"bulk": True})
+                for pk in ids
+            ],
+        )
+        for pk in ids:
+            emit(f"{model.object_type}.deleted", actor=actor, id=pk)
+    return len(ids)
+
+
+@service
 def record_restore(*, actor: Actor, obj: R) -> R:
     with transaction.atomic():
         current = lock_for_write(obj, None)
@@ -430,8 +480,11 @@ def purge_deleted(model: type[BaseRecord], older_than_days: int = 90, actor: Act
     if not ids:
         return 0
     with transaction.atomic():
+        from huoban.platform.access.models import Share
+
         ct = ContentType.objects.get_for_model(model)
         TaggedItem.objects.filter(content_type=ct, object_id__in=ids).delete()
+        Share.objects.filter(content_type=ct, object_id__in=ids).delete()
         audit_log_many(
             actor=actor,
             entries=[
@@ -467,3 +520,22 @@ def share_record(
             data={"user": getattr(user, "pk", None), "unit": getattr(unit, "pk", None), "level": level},
         )
     return share
+
+
+@service
+def unshare_record(*, actor: Actor, obj: BaseRecord, user: Any = None, unit: Any = None) -> int:
+    from huoban.platform.access.models import Share
+
+    if user is None and unit is None:
+        raise ValidationError({"user": [_("Share with a user or a unit.")]})
+    ct = ContentType.objects.get_for_model(type(obj))
+    with transaction.atomic():
+        n, _detail = Share.objects.filter(content_type=ct, object_id=obj.pk, user=user, unit=unit).delete()
+        if n:
+            audit_log(
+                actor=actor,
+                action=AuditAction.SHARE,
+                obj=obj,
+                data={"user": getattr(user, "pk", None), "unit": getattr(unit, "pk", None), "level": None},
+            )
+    return n
