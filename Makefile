@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml requirements.lock package.json
 install: $(STAMP)
 	@if command -v msgfmt >/dev/null 2>&1; then cd src/huoban && ../../$(HUOBAN) compilemessages --ignore '.venv' -v 0 >/dev/null; fi
 
-# Headless Chromium for the end-to-end tests (Debian package; installed when missing and we are root).
+# Headless Chromium (+ CJK fonts) for the end-to-end tests and screenshots (Debian package; installed when missing and we are root).
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	@if { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; } && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian chromium and CJK fonts for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	    || echo "chromium could not be installed: browser tests will be skipped"; \
 	fi
 
@@ -48,7 +48,7 @@ test: lint typecheck pytest
 e2e: install browser
 	$(BIN)/python -m pytest -q -m e2e
 
-screenshots: install
+screenshots: install browser
 	$(BIN)/python -m huoban.platform.ui.screenshots
 
 bench: install

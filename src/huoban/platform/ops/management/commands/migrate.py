@@ -28,7 +28,12 @@ class Command(DjangoMigrate):
                     self.stdout.write(f"Backed up {path} to {target}")
                 for old in sorted(backups.glob(f"{path.stem}-*.sqlite3"))[:-10]:
                     old.unlink()
-        return super().handle(*args, **options)
+        result = super().handle(*args, **options)
+        if not settings.TESTING and not options.get("plan"):
+            # Fresh planner statistics: without them SQLite may sort a whole table for a list page.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        return result
 
     def _has_pending(self) -> bool:
         from django.db.migrations.executor import MigrationExecutor
