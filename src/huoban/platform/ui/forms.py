@@ -6,7 +6,7 @@ Service ``ValidationError``s are mapped back onto the form's fields (``apply_ser
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db import models
@@ -17,6 +17,9 @@ from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.records.models import BaseRecord, CustomField
 
 from .pages import FieldSpec, RecordPages
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CF_PREFIX = "cf_"
 
@@ -83,8 +86,9 @@ def model_form_field(
     except Exception:
         return None
     sensitive = spec.name in pages.sensitive()
+    field: forms.Field | None
     if spec.choices is not None:
-        field: forms.Field = forms.ChoiceField(
+        field = forms.ChoiceField(
             choices=[("", "—"), *[(str(k), str(v)) for k, v in spec.choices()]],
             required=not getattr(mf, "blank", True),
             widget=forms.Select(attrs={"data-hb-select": "1"}),
@@ -116,13 +120,13 @@ def model_form_field(
         else:
             field = mf.formfield()
     else:
-        field = mf.formfield()
-        if field is None:
-            return None
+        field = cast("models.Field[Any, Any]", mf).formfield()
+    if field is None:
+        return None
     if sensitive:
         field.widget = forms.TextInput(attrs={"autocomplete": "off"})
         field.required = False
-        if instance is not None and getattr(instance, spec.name, ""):
+        if instance is not None and getattr(instance, spec.name, None):
             from huoban.platform.records.encryption import mask
 
             field.widget.attrs["placeholder"] = mask(str(getattr(instance, spec.name)))
@@ -140,9 +144,9 @@ def model_form_field(
     if spec.widget == "textarea":
         field.widget = forms.Textarea(attrs={"rows": 3})
     if spec.label:
-        field.label = spec.label
+        field.label = cast("StrOrPromise", spec.label)
     if spec.help_text:
-        field.help_text = spec.help_text
+        field.help_text = cast("StrOrPromise", spec.help_text)
     if spec.required is not None:
         field.required = spec.required
     return field
@@ -195,7 +199,7 @@ def custom_form_field(cf: CustomField) -> forms.Field:
         field = forms.CharField(max_length=255, required=required)
     field.label = label
     field.help_text = cf.help_text
-    field.hb_custom = cf  # type: ignore[attr-defined]
+    field.hb_custom = cf  # type: ignore[union-attr]
     return field
 
 
@@ -240,9 +244,9 @@ class RecordForm(forms.Form):
                 if spec.name == "tags":
                     self.fields["tags"] = forms.CharField(
                         required=False,
-                        label=spec.label or _("Tags"),
+                        label=cast("StrOrPromise", spec.label or _("Tags")),
                         widget=forms.TextInput(attrs={"data-hb-tags": "1"}),
-                        help_text=spec.help_text or _("Separate tags with commas."),
+                        help_text=cast("StrOrPromise", spec.help_text or _("Separate tags with commas.")),
                     )
                     names.append("tags")
                     continue
@@ -263,7 +267,9 @@ class RecordForm(forms.Form):
         for name, field in self.fields.items():
             choices = getattr(field, "choices", None)
             if choices and not isinstance(field, forms.ModelChoiceField):
-                field.choices = [("", "—") if v == "" else (v, lbl) for v, lbl in choices]
+                cast(forms.ChoiceField, field).choices = [
+                    ("", "—") if v == "" else (v, lbl) for v, lbl in choices
+                ]
             field.hb_required = field.required  # type: ignore[attr-defined]
             if name.startswith(CF_PREFIX):
                 field.required = False  # the service checks required custom fields (one message set)
@@ -300,7 +306,7 @@ class RecordForm(forms.Form):
             elif name in sens:
                 self.initial[name] = ""
             else:
-                mf = self.pages.model._meta.get_field(name)
+                mf = cast("models.Field[Any, Any]", self.pages.model._meta.get_field(name))
                 self.initial[name] = getattr(obj, mf.attname)
 
     # -- results for the service --
@@ -347,7 +353,9 @@ class RecordForm(forms.Form):
             else:
                 label = key
                 try:
-                    label = str(self.pages.model._meta.get_field(key).verbose_name)
+                    mf = self.pages.model._meta.get_field(key)
+                    if isinstance(mf, models.Field):  # reverse relations have no verbose_name
+                        label = str(mf.verbose_name)
                 except Exception:
                     pass
                 self._add(None, msgs, label=label)

@@ -79,7 +79,7 @@ def _display(model: type[models.Model], key: str, value: Any, cfs: dict[str, Any
         f = model._meta.get_field(key)
     except Exception:
         return str(value)
-    if getattr(f, "choices", None):
+    if isinstance(f, models.Field) and getattr(f, "choices", None):
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(f, models.ForeignKey):
         users, units = people
@@ -141,7 +141,10 @@ def field_label(model: type[models.Model], key: str, cfs: dict[str, Any]) -> str
         cf = cfs.get(key.split(".", 1)[1])
         return cf.display_label() if cf is not None else key.split(".", 1)[1]
     try:
-        return str(capfirst(model._meta.get_field(key).verbose_name))
+        f = model._meta.get_field(key)
+        if not isinstance(f, models.Field):  # reverse relations have no verbose_name
+            return key
+        return str(capfirst(f.verbose_name))
     except Exception:
         return key
 

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -159,9 +159,8 @@ def cell(col: Column, obj: Any, pages: RecordPages, cfs: dict[str, CustomField])
     value = getattr(obj, col.key, None)
     text: Any
     if col.kind == "choice":
-        text = (
-            _choice_badge(type(obj), col.key, value, get_language() or "") if value not in (None, "") else ""
-        )
+        model: type[models.Model] = type(obj)
+        text = _choice_badge(model, col.key, value, get_language() or "") if value not in (None, "") else ""
     elif col.kind == "datetime":
         text = formatting.fdatetime(value)
     elif col.kind == "date":
@@ -194,7 +193,8 @@ def cell(col: Column, obj: Any, pages: RecordPages, cfs: dict[str, CustomField])
 @lru_cache(maxsize=4096)
 def _choice_badge(model: type[models.Model], name: str, value: Any, language: str) -> SafeString:
     """The badge of a choice value (cached per language: labels are fixed choices)."""
-    label = dict(model._meta.get_field(name).flatchoices).get(value, value)
+    f = cast("models.Field[Any, Any]", model._meta.get_field(name))  # a choice column is a concrete field
+    label = dict(f.flatchoices).get(value, value)
     return format_html('<span class="badge hb-choice hb-choice-{}">{}</span>', value, label)
 
 
@@ -413,10 +413,8 @@ def apply_filters(qs: Any, filters: list[BoundFilter], request: Any, pages: Reco
                 qs = qs.alias(**{alias: KT(f"custom_fields__{cf.key}")})
                 if parse_date(bf.value_from or ""):
                     qs = qs.filter(**{f"{alias}__gte": bf.value_from})
-                if parse_date(bf.value_to or ""):
-                    qs = qs.filter(
-                        **{f"{alias}__lt": (parse_date(bf.value_to) + dt.timedelta(days=1)).isoformat()}
-                    )
+                if day_to := parse_date(bf.value_to or ""):
+                    qs = qs.filter(**{f"{alias}__lt": (day_to + dt.timedelta(days=1)).isoformat()})
             elif isinstance(f, models.DateTimeField):
                 start, end = _day_bounds(bf.value_from, False), _day_bounds(bf.value_to, True)
                 if start:

@@ -38,8 +38,11 @@ class SearchEntry(models.Model):
                 fields=["object_type", "token", "owner_id", "owner_unit_id", "object_id"],
                 name="ui_search_token",
             ),
-            # Own-scope users: range scan within their own records only.
+            # Data scopes: range scans within the user's own records / within one owner unit.
             models.Index(fields=["object_type", "owner_id", "token", "object_id"], name="ui_search_owner"),
+            models.Index(
+                fields=["object_type", "owner_unit_id", "token", "object_id"], name="ui_search_unit"
+            ),
             # Maintenance (re-index one record) and the AND of several query terms.
             models.Index(fields=["object_type", "object_id", "token"], name="ui_search_object"),
         ]

@@ -33,14 +33,18 @@ Other modules plug into every detail page without touching the owner of the page
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.text import capfirst
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # --- list columns and filters ------------------------------------------------------------------
 
@@ -184,7 +188,8 @@ class Board:
     move: Callable[..., Any]
     amount_field: str = ""  # column totals (sum)
     currency_field: str = ""
-    card_fields: list[str] = field(default_factory=list)
+    # ``field`` is shadowed by the attribute above inside this class body (for the type checker)
+    card_fields: list[str] = dataclasses.field(default_factory=list)
     per_column: int = 50
     label: str | Promise = ""
 
@@ -267,10 +272,10 @@ class RecordPages:
         return self.model._meta
 
     def singular(self) -> str:
-        return str(capfirst(self.label or self.meta.verbose_name))
+        return str(capfirst(cast("StrOrPromise", self.label or self.meta.verbose_name)))
 
     def plural(self) -> str:
-        return str(capfirst(self.label_plural or self.meta.verbose_name_plural))
+        return str(capfirst(cast("StrOrPromise", self.label_plural or self.meta.verbose_name_plural)))
 
     def url_name(self, view: str) -> str:
         return f"{self.object_type}-{view}"
@@ -461,7 +466,7 @@ def register_pages(pages: RecordPages) -> RecordPages:
             NavEntry(
                 key=pages.object_type,
                 module=pages.module,
-                label=capfirst(pages.label_plural or pages.meta.verbose_name_plural),
+                label=capfirst(cast("StrOrPromise", pages.label_plural or pages.meta.verbose_name_plural)),
                 url=pages.list_url(),
                 icon=pages.icon,
                 order=pages.nav_order,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -38,6 +38,9 @@ from .forms import CF_PREFIX, RecordForm
 from .history import custom_value_display, history_entries
 from .models import SavedView
 from .pages import BulkAction, RecordPages, extra_tabs, related_lists, timeline_providers
+
+if TYPE_CHECKING:
+    from huoban.platform.identity.models import User
 
 MAX_BULK = 500
 
@@ -258,7 +261,7 @@ def render_rows(table: list[dict[str, Any]], *, bulk: bool, can_edit: bool, firs
                 f'aria-describedby="hb-r{pk}"></td>'
             )
         for i, (label, cls, content) in enumerate(row["cells"]):
-            html = conditional_escape(content)
+            html: str = conditional_escape(content)
             if i == 0:
                 if first_col_links:
                     html = f'<a href="{url}" class="hb-row-link">{html or "—"}</a>'
@@ -498,13 +501,14 @@ class SavedViewView(PagesView):
         if not name:
             messages.error(request, _("Give the view a name."))
             return redirect(f"{p.list_url()}?{query}")
-        existing = SavedView.objects.filter(user=request.user, object_type=p.object_type, name=name).first()
-        view = existing or SavedView(user=request.user, object_type=p.object_type, name=name)
+        user = cast("User", request.user)
+        existing = SavedView.objects.filter(user=user, object_type=p.object_type, name=name).first()
+        view = existing or SavedView(user=user, object_type=p.object_type, name=name)
         view.query, view.columns, view.shared, view.is_default = q.urlencode(), cols, shared, is_default
         view.updated_at = timezone.now()
         view.save()
         if is_default:
-            SavedView.objects.filter(user=request.user, object_type=p.object_type, is_default=True).exclude(
+            SavedView.objects.filter(user=user, object_type=p.object_type, is_default=True).exclude(
                 pk=view.pk
             ).update(is_default=False)
         messages.success(request, _("View “%(name)s” saved.") % {"name": name})
@@ -516,7 +520,7 @@ class SavedViewDeleteView(PagesView):
         p = self.pages
         qs = SavedView.objects.filter(pk=view_id, object_type=p.object_type)
         if not grants_for(request.user).is_admin:
-            qs = qs.filter(user=request.user)
+            qs = qs.filter(user=cast("User", request.user))
         view = qs.first()
         if view is None:
             raise Http404
@@ -839,7 +843,7 @@ def header_fields(view: PagesView, obj: Any, perms: Perms) -> list[DetailField]:
 
 def tabs_for(view: PagesView, obj: Any) -> list[dict[str, Any]]:
     p, user = view.pages, view.request.user
-    tabs = [
+    tabs: list[dict[str, Any]] = [
         {"key": "details", "label": _("Details"), "icon": "list-details"},
         {"key": "timeline", "label": _("Timeline"), "icon": "timeline"},
     ]
@@ -891,7 +895,8 @@ def render_tab(view: PagesView, request: HttpRequest, obj: Any, tab: str, perms:
             from .pages import RecordPages as _RP
             from .pages import pages_for
 
-            rp = pages_for(r.model.object_type) or _RP(model=r.model)
+            related_ot = getattr(r.model, "object_type", "")  # set: _related_allowed() checked it
+            rp = pages_for(related_ot) or _RP(model=r.model)
             cfs: dict[str, Any] = {}
             cols = [
                 c
@@ -907,13 +912,13 @@ def render_tab(view: PagesView, request: HttpRequest, obj: Any, tab: str, perms:
                     "total": total,
                     "rows": [
                         {
-                            "url": rp.detail_url(o) if pages_for(r.model.object_type) else "",
+                            "url": rp.detail_url(o) if pages_for(related_ot) else "",
                             "cells": [listing.cell(c, o, rp, cfs) for c in cols],
                         }
                         for o in rows
                     ],
                     "add_url": r.add_url(obj)
-                    if r.add_url and has_perm(request.user, r.model.object_type, "add")
+                    if r.add_url and has_perm(request.user, related_ot, "add")
                     else "",
                     "list_url": r.list_url(obj) if r.list_url else "",
                 }

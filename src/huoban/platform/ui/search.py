@@ -254,8 +254,11 @@ def reindex(types: Iterable[str] | None = None, *, batch: int = 5000, progress: 
             if full:
                 _create_indexes(indexes)
     if connection.vendor == "postgresql":
+        # VACUUM sets the visibility map, so searches are index-only scans (not possible inside
+        # a transaction, e.g. in tests: ANALYZE alone there)
+        verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {SearchEntry._meta.db_table}")
+            cursor.execute(f"{verb} {SearchEntry._meta.db_table}")
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -314,20 +317,22 @@ class EntryScope:
     units: list[int] = field(default_factory=list)
     shared: list[int] = field(default_factory=list)
 
-    def sql(self) -> tuple[str, list[Any]]:
+    def branches(self) -> list[tuple[str, list[Any]]]:
+        """SQL conditions whose union is the scope. Each branch is its own ordered index range
+        scan (owner / one owner unit / shared ids), so a scan stops after a page of matches even
+        when the user may see few of the records that match the term."""
         if self.everything:
-            return "", []
-        parts, params = [], []
+            return [("", [])]
+        out: list[tuple[str, list[Any]]] = []
         if self.owner is not None:
-            parts.append("owner_id = %s")
-            params.append(self.owner)
-        if self.units:
-            parts.append(f"owner_unit_id IN ({', '.join(['%s'] * len(self.units))})")
-            params += self.units
+            out.append((" AND e.owner_id = %s", [self.owner]))
+        if len(self.units) <= 24:
+            out += [(" AND e.owner_unit_id = %s", [u]) for u in self.units]
+        else:
+            out.append((f" AND e.owner_unit_id IN ({', '.join(['%s'] * len(self.units))})", list(self.units)))
         if self.shared:
-            parts.append(f"object_id IN ({', '.join(['%s'] * len(self.shared))})")
-            params += self.shared
-        return " AND (" + " OR ".join(parts) + ")", params
+            out.append((f" AND e.object_id IN ({', '.join(['%s'] * len(self.shared))})", list(self.shared)))
+        return out
 
 
 def entry_scopes(user: Any, types: list[registry.ObjectType]) -> list[tuple[registry.ObjectType, EntryScope]]:
@@ -373,15 +378,20 @@ def entry_scopes(user: Any, types: list[registry.ObjectType]) -> list[tuple[regi
 
 
 def _select(
-    ot: registry.ObjectType, es: EntryScope, terms: list[str], fetch: int, offset: int
+    branch: int,
+    ot: registry.ObjectType,
+    cond: str,
+    cond_params: list[Any],
+    terms: list[str],
+    fetch: int,
+    offset: int,
 ) -> tuple[str, list]:
     table = SearchEntry._meta.db_table
-    scope_sql, scope_params = es.sql()
     sql = (
-        f"SELECT e.object_type, e.object_id, e.token FROM {table} e WHERE e.object_type = %s "
-        f"AND e.token >= %s AND e.token < %s{scope_sql.replace('owner_', 'e.owner_').replace(' object_id', ' e.object_id')}"
+        f"SELECT {int(branch)} AS b, e.object_type, e.object_id, e.token FROM {table} e "
+        f"WHERE e.object_type = %s AND e.token >= %s AND e.token < %s{cond}"
     )
-    params: list[Any] = [ot.key, terms[0], terms[0] + _HIGH, *scope_params]
+    params: list[Any] = [ot.key, terms[0], terms[0] + _HIGH, *cond_params]
     for t in terms[1:]:
         sql += (
             f" AND EXISTS (SELECT 1 FROM {table} x WHERE x.object_type = e.object_type "
@@ -396,35 +406,47 @@ def _select(
 def candidates(
     plans: list[tuple[registry.ObjectType, EntryScope]], terms: list[str], limit: int
 ) -> dict[str, list[tuple[int, str]]]:
-    """Up to ``limit`` distinct (object_id, best token) per type, best token first — one
-    ``UNION ALL`` round trip for all types (more rounds only where duplicates filled a page)."""
-    found: dict[str, dict[int, str]] = {ot.key: {} for ot, _es in plans}
-    todo = list(plans)
+    """Up to ``limit`` distinct (object_id, best token) per type, best token first.
+
+    One ``UNION ALL`` round trip for every (type, scope branch); a branch is read further only
+    when it filled its page and might still hold a better match than the type's ``limit``-th."""
+    best: dict[str, dict[int, str]] = {ot.key: {} for ot, _es in plans}
+    branches = [(ot, cond, params) for ot, es in plans for cond, params in es.branches()]
+    todo = list(range(len(branches)))
     fetch, offset = limit * 3, 0
     for _round in range(4):
         if not todo:
             break
         parts: list[str] = []
         params: list[Any] = []
-        for ot, es in todo:
-            sql, p = _select(ot, es, terms, fetch, offset)
-            parts.append(f"SELECT * FROM ({sql}) t{len(parts)}")
+        for b in todo:
+            ot, cond, cond_params = branches[b]
+            sql, p = _select(b, ot, cond, cond_params, terms, fetch, offset)
+            parts.append(f"SELECT * FROM ({sql}) t{b}")
             params += p
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             rows = cursor.fetchall()
-        per_type: dict[str, int] = {}
-        for key, oid, tok in rows:
-            per_type[key] = per_type.get(key, 0) + 1
-            seen = found[key]
-            if oid not in seen and len(seen) < limit:
+        count: dict[int, int] = {}
+        last: dict[int, str] = {}
+        for b, key, oid, tok in rows:
+            count[b] = count.get(b, 0) + 1
+            last[b] = max(last.get(b, tok), tok)
+            seen = best[key]
+            if oid not in seen or tok < seen[oid]:
                 seen[oid] = tok
+        cutoff = {
+            key: (sorted(v.values())[limit - 1] if len(v) >= limit else None) for key, v in best.items()
+        }
         todo = [
-            (ot, es) for ot, es in todo if len(found[ot.key]) < limit and per_type.get(ot.key, 0) == fetch
+            b
+            for b in todo
+            if count.get(b, 0) == fetch
+            and (cutoff[branches[b][0].key] is None or last[b] < cutoff[branches[b][0].key])
         ]
         offset += fetch
         fetch *= 4
-    return {k: sorted(v.items(), key=lambda kv: kv[1]) for k, v in found.items()}
+    return {k: sorted(v.items(), key=lambda kv: kv[1])[:limit] for k, v in best.items()}
 
 
 @dataclass

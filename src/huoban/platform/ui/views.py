@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +23,9 @@ from huoban.platform.notifications.models import Notification
 from huoban.platform.notifications.services import mark_read, unread_count
 
 from .widgets import get_widget, widgets_for
+
+if TYPE_CHECKING:
+    from huoban.platform.identity.models import User
 
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -89,7 +92,7 @@ def time_zones() -> list[str]:
 def profile(request: HttpRequest) -> HttpResponse:
     """The user's own profile: display name, language, time zone. Security (password, 2FA,
     API tokens) lives at /profile/security/."""
-    user = request.user
+    user = cast("User", request.user)
     errors: dict[str, str] = {}
     values = {
         "display_name": user.display_name,
@@ -135,7 +138,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notifications_menu(request: HttpRequest) -> HttpResponse:
-    items = list(Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")[:8])
+    items = list(
+        Notification.objects.filter(recipient=cast("User", request.user)).order_by("-created_at", "-id")[:8]
+    )
     return render(
         request, "ui/notifications/menu.html", {"items": items, "unread": unread_count(request.user)}
     )
@@ -143,7 +148,7 @@ def notifications_menu(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    qs = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")
+    qs = Notification.objects.filter(recipient=cast("User", request.user)).order_by("-created_at", "-id")
     only_unread = request.GET.get("unread") == "1"
     if only_unread:
         qs = qs.filter(read_at__isnull=True)
@@ -155,7 +160,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    n = Notification.objects.filter(recipient=request.user, pk=pk).first()
+    n = Notification.objects.filter(recipient=cast("User", request.user), pk=pk).first()
     if n is None:
         raise Http404
     mark_read(user=request.user, ids=[n.pk])
@@ -171,7 +176,8 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
     mark_read(user=request.user, ids=ids)
     if request.headers.get("HX-Request"):
-        items = list(Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")[:8])
+        me = cast("User", request.user)
+        items = list(Notification.objects.filter(recipient=me).order_by("-created_at", "-id")[:8])
         return render(
             request,
             "ui/notifications/menu.html",
@@ -277,7 +283,7 @@ def job_progress(request: HttpRequest, job_id: Any) -> HttpResponse:
 
     qs = Job.objects.filter(pk=job_id)
     if not grants_for(request.user).is_admin:
-        qs = qs.filter(actor=request.user)
+        qs = qs.filter(actor=cast("User", request.user))
     job = qs.first()
     if job is None:
         raise Http404

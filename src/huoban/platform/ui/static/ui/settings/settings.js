@@ -52,8 +52,10 @@
         group: "units",
         handle: ".hb-drag-handle",
         animation: 150,
+        forceFallback: true, // pointer events everywhere: same behaviour with mouse, touch and pen
         fallbackOnBody: true,
         swapThreshold: 0.65,
+        emptyInsertThreshold: 8,
         onEnd: function (evt) {
           var item = evt.item;
           var to = evt.to;
@@ -86,6 +88,7 @@
     Sortable.create(list, {
       handle: ".hb-drag-handle",
       animation: 150,
+      forceFallback: true,
       onEnd: function (evt) {
         if (evt.oldIndex === evt.newIndex) { return; }
         post(list.getAttribute("data-url"), { order: childIds(list).join(",") }).catch(function () {
