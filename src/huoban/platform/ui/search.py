@@ -435,14 +435,14 @@ def candidates(
             seen = best[key]
             if oid not in seen or tok < seen[oid]:
                 seen[oid] = tok
-        cutoff = {
-            key: (sorted(v.values())[limit - 1] if len(v) >= limit else None) for key, v in best.items()
-        }
+        # the limit-th best token of each type ("" = fewer than limit found: read on)
+        cutoff = {key: (sorted(v.values())[limit - 1] if len(v) >= limit else "") for key, v in best.items()}
+
         todo = [
             b
             for b in todo
             if count.get(b, 0) == fetch
-            and (cutoff[branches[b][0].key] is None or last[b] < cutoff[branches[b][0].key])
+            and (cutoff[branches[b][0].key] == "" or last[b] < cutoff[branches[b][0].key])
         ]
         offset += fetch
         fetch *= 4
