@@ -1,0 +1,7 @@
+"""Task pages."""
+
+from __future__ import annotations
+
+from .ui import task_pages
+
+urlpatterns = task_pages.urls()

@@ -1,0 +1,290 @@
+"""Pages of their own: duplicate review, merge (field by field) and undo, public pools, and the
+redirect from a merged customer to the one it lives on now. Thin: scoped reads, one service call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huoban.platform.access.scoping import has_perm, scoped
+from huoban.platform.errors import DomainError, ValidationError
+
+from . import selectors
+from .duplicates import duplicate_group_dismiss
+from .merging import CONTACT_MERGE, CUSTOMER_MERGE, UNDO_DAYS, merge_undo_by_id, record_merge
+from .models import Contact, Customer, DuplicateGroup
+from .pools import customer_release, pool_claim, visible_pools
+
+MODELS = {"customer": Customer, "contact": Contact}
+SPECS = {"customer": CUSTOMER_MERGE, "contact": CONTACT_MERGE}
+RESOURCES = {"customer": "customers", "contact": "contacts"}
+
+
+def _error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(
+            str(m) for msgs in exc.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
+        )
+    return str(getattr(exc, "message", exc))
+
+
+def _require(request: HttpRequest, object_type: str, action: str) -> None:
+    if not has_perm(request.user, object_type, action):
+        raise PermissionDenied(_("You do not have permission to perform this action."))
+
+
+# --- merged records redirect ------------------------------------------------------------------
+
+
+def tombstone_or(detail_view: Any, object_type: str) -> Any:
+    """Wrap a detail view: a merged record sends the user to the record it was merged into."""
+
+    @login_required
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        target = selectors.resolve_tombstone(request.user, MODELS[object_type], pk)
+        if target is not None:
+            messages.info(request, _("This record was merged into this one."))
+            return redirect(f"/{RESOURCES[object_type]}/{target}/", permanent=False)
+        return detail_view(request, pk=pk)
+
+    return view
+
+
+# --- duplicates -------------------------------------------------------------------------------
+
+
+def _member_rows(object_type: str, ids: list[int]) -> dict[int, Any]:
+    model = MODELS[object_type]
+    qs = model._base_manager.filter(pk__in=ids).select_related("owner")
+    return {o.pk: o for o in qs}
+
+
+@login_required
+def duplicates(request: HttpRequest, object_type: str = "customer") -> HttpResponse:
+    _require(request, object_type, "merge")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "scan":
+            from huoban.platform.jobs.services import job_enqueue
+
+            job = job_enqueue(
+                kind="customers.duplicate_scan",
+                actor=request.user,
+                params={"object_types": ["customer", "contact"]},
+                title=_("Duplicate scan"),
+            )
+            return redirect(f"/jobs/{job.pk}/")
+        if action == "dismiss":
+            group = (
+                selectors.duplicate_groups(request.user, object_type)
+                .filter(pk=request.POST.get("group"))
+                .first()
+            )
+            if group is None:
+                raise Http404
+            duplicate_group_dismiss(actor=request.user, group=group)
+            messages.success(request, _("Marked as different records; they will not be reported again."))
+        return redirect(request.path)
+    status = request.GET.get("status", DuplicateGroup.Status.OPEN)
+    if status not in DuplicateGroup.Status.values:
+        status = DuplicateGroup.Status.OPEN
+    qs = selectors.duplicate_groups(request.user, object_type, status)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    ids = [i for g in page.object_list for i in g.member_ids]
+    rows = _member_rows(object_type, ids)
+    groups = [{"group": g, "members": [rows[i] for i in g.member_ids if i in rows]} for g in page.object_list]
+    return render(
+        request,
+        "customers/duplicates.html",
+        {
+            "object_type": object_type,
+            "resource": RESOURCES[object_type],
+            "groups": groups,
+            "page": page,
+            "status": status,
+            "statuses": DuplicateGroup.Status.choices,
+        },
+    )
+
+
+# --- merge ----------------------------------------------------------------------------------------
+
+
+def _display(obj: Any, name: str) -> str:
+    field = obj._meta.get_field(name)
+    value = getattr(obj, name)
+    if value in (None, ""):
+        return ""
+    if field.choices:
+        return str(getattr(obj, f"get_{name}_display")())
+    if name in getattr(obj, "sensitive_fields", ()):
+        from huoban.platform.records.encryption import mask
+
+        return mask(str(value))
+    return str(value)
+
+
+@login_required
+def merge(request: HttpRequest, pk: int, object_type: str = "customer") -> HttpResponse:
+    """Choose, field by field, which record's value the survivor keeps, then merge."""
+    _require(request, object_type, "merge")
+    model = MODELS[object_type]
+    survivor = scoped(request.user, model, "merge").filter(pk=pk).first()
+    if survivor is None:
+        raise Http404
+    raw = (
+        request.POST.getlist("absorb")
+        if request.method == "POST"
+        else request.GET.get("absorb", "").split(",")
+    )
+    ids = [int(x) for x in raw if str(x).strip().isdigit() and int(x) != survivor.pk]
+    absorbed = list(scoped(request.user, model, "merge").filter(pk__in=ids).order_by("pk"))
+    if not absorbed:
+        messages.error(request, _("Choose the records to merge into this one."))
+        return redirect(f"/{RESOURCES[object_type]}/{survivor.pk}/")
+    spec = SPECS[object_type]
+    records = [survivor, *absorbed]
+    fields = []
+    for name in spec.fields:
+        values = [_display(r, name) for r in records]
+        if not any(values):
+            continue
+        fields.append(
+            {
+                "name": name,
+                "label": model._meta.get_field(name).verbose_name,
+                "cells": [{"id": r.pk, "value": v} for r, v in zip(records, values, strict=True)],
+                "differs": len(set(values)) > 1,
+            }
+        )
+    if request.method == "POST":
+        choices = {}
+        for f in fields:
+            chosen = request.POST.get(f"choice_{f['name']}")
+            if chosen and chosen.isdigit() and int(chosen) != survivor.pk:
+                choices[f["name"]] = int(chosen)
+        try:
+            m = record_merge(
+                actor=request.user,
+                spec=spec,
+                survivor=survivor,
+                absorb=[a.pk for a in absorbed],
+                choices=choices,
+            )
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(
+                request,
+                _("Merged %(n)d records into this one. You can undo this until %(date)s.")
+                % {
+                    "n": len(m.absorbed_ids),
+                    "date": timezone.localtime(m.created_at + dt.timedelta(days=UNDO_DAYS)).date(),
+                },
+            )
+            return redirect(f"/{RESOURCES[object_type]}/{survivor.pk}/?tab=overview")
+    return render(
+        request,
+        "customers/merge.html",
+        {
+            "object_type": object_type,
+            "resource": RESOURCES[object_type],
+            "survivor": survivor,
+            "records": records,
+            "fields": fields,
+        },
+    )
+
+
+@login_required
+@require_POST
+def merge_undo(request: HttpRequest, pk: int, merge_id: int, object_type: str = "customer") -> HttpResponse:
+    _require(request, object_type, "merge")
+    if not scoped(request.user, MODELS[object_type], "merge").filter(pk=pk).exists():
+        raise Http404
+    try:
+        result = merge_undo_by_id(
+            actor=request.user, object_type=object_type, survivor_id=pk, merge_id=merge_id
+        )
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Merge undone: %(n)d records are back.") % {"n": len(result["restored"])})
+    return redirect(f"/{RESOURCES[object_type]}/{pk}/?tab=overview")
+
+
+# --- public pools -------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "customer", "change")
+    customer = scoped(request.user, Customer, "change").filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    pool = visible_pools(request.user).filter(pk=request.POST.get("pool") or 0).first()
+    try:
+        customer_release(
+            actor=request.user, customers=[customer], pool=pool, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(f"/customers/{pk}/?tab=overview")
+    messages.success(request, _("%(name)s is now in the public pool.") % {"name": customer.name})
+    if scoped(request.user, Customer).filter(pk=pk).exists():
+        return redirect(f"/customers/{pk}/")
+    return redirect("/customer-pools/")
+
+
+@login_required
+def pools(request: HttpRequest) -> HttpResponse:
+    _require(request, "customer_pool", "view")
+    rows = []
+    for p in visible_pools(request.user).filter(active=True).select_related("unit"):
+        rows.append(
+            {
+                "pool": p,
+                "count": Customer.objects.unrestricted().filter(pool=p, deleted_at__isnull=True).count(),
+            }
+        )
+    return render(request, "customers/pools.html", {"rows": rows})
+
+
+@login_required
+def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "customer_pool", "view")
+    pool = visible_pools(request.user).filter(pk=pk).first()
+    if pool is None:
+        raise Http404
+    if request.method == "POST":
+        ids = [int(x) for x in request.POST.getlist("customers") if x.isdigit()]
+        try:
+            claimed = pool_claim(actor=request.user, pool=pool, customer_ids=ids)
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("You now own %(n)d more customers.") % {"n": len(claimed)})
+        return redirect(request.get_full_path())
+    qs = (
+        Customer.objects.unrestricted()
+        .filter(pool=pool, deleted_at__isnull=True)
+        .order_by("-pooled_at", "-id")
+    )
+    q = request.GET.get("q", "").strip()
+    if q:
+        from huoban.platform.api.filters import text_search
+
+        qs = text_search(qs, ("name", "short_name", "number"), q)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "customers/pool_detail.html", {"pool": pool, "page": page, "q": q})
