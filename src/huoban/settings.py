@@ -353,3 +353,8 @@ LOGGING = {
 
 SILENCED_SYSTEM_CHECKS = ["axes.W003"]
 RUN_ON_COMMIT_IMMEDIATELY = TESTING
+
+# Fields a customer must have beyond its name, e.g. "phone,industry" (UI, API and import alike).
+CUSTOMER_REQUIRED_FIELDS = [
+    f.strip() for f in os.environ.get("HUOBAN_CUSTOMER_REQUIRED_FIELDS", "").split(",") if f.strip()
+]
