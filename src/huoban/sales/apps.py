@@ -6,3 +6,11 @@ class SalesConfig(AppConfig):
     name = "huoban.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from huoban.platform.records.services import register_numbering
+
+        from . import handlers, jobs  # noqa: F401  (job handlers register themselves)
+
+        register_numbering("opportunity", "OPP", "%Y%m%d", 4)
+        handlers.connect()
