@@ -86,7 +86,21 @@ def analyze() -> None:
 
 FIRST = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 CITY = ["北京", "上海", "杭州", "深圳", "广州", "南京", "苏州", "成都", "武汉", "西安", "宁波", "合肥"]
-WORD = ["华信", "腾达", "恒远", "新科", "中盛", "宏图", "汇通", "博瑞", "瑞丰", "金石", "天成", "永泰", "鼎盛"]
+WORD = [
+    "华信",
+    "腾达",
+    "恒远",
+    "新科",
+    "中盛",
+    "宏图",
+    "汇通",
+    "博瑞",
+    "瑞丰",
+    "金石",
+    "天成",
+    "永泰",
+    "鼎盛",
+]
 TRADE = ["科技", "贸易", "制造", "电子", "物流", "医药", "软件", "建材", "食品", "能源"]
 EN = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell", "Cyberdyne", "Vandelay"]
 
@@ -108,7 +122,9 @@ def bulk_customers(n: int, batch: int = 5000) -> int:
     existing = Customer.objects.unrestricted().count()
     if existing >= n:
         return existing
-    owners = list(User.objects.filter(username__in=["sales_rep1", "sales_rep2", "sales_rep3", "sales_manager"]))
+    owners = list(
+        User.objects.filter(username__in=["sales_rep1", "sales_rep2", "sales_rep3", "sales_manager"])
+    )
     now = timezone.now()
     created = existing
     while created < n:

@@ -51,7 +51,9 @@ def api_case(username: str) -> None:
         where = f"(owner_unit_id IN ({','.join(['%s'] * len(units))}) OR owner_id = %s)"
         params = [*units, user.pk]
     page_sql = f"SELECT * FROM {table} WHERE {where} AND deleted_at IS NULL ORDER BY id DESC LIMIT 51"
-    count_sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} AND deleted_at IS NULL LIMIT 10001) t"
+    count_sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} AND deleted_at IS NULL LIMIT 10001) t"
+    )
 
     def raw() -> None:
         with connection.cursor() as cur:
