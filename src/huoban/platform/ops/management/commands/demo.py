@@ -23,13 +23,16 @@ class Command(BaseCommand):
                 except ModuleNotFoundError as exc:
                     if exc.name != f"{config.name}.demo":
                         raise
+        logins: list[str] = []
         for _order, name, fn in providers():
             result = fn()
             if not options["quiet"]:
                 self.stdout.write(f"demo: {name} ok")
-            if name == "platform.org" and not options["quiet"]:
-                self.stdout.write(
-                    self.style.SUCCESS(
-                        "Demo logins (password: %s): %s" % (settings.DEMO_PASSWORD, ", ".join(result))
-                    )
+            if name == "platform.org":
+                logins = list(result or [])
+        if not options["quiet"]:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Demo logins (password: %s): %s" % (settings.DEMO_PASSWORD, ", ".join(logins))
                 )
+            )
