@@ -260,7 +260,7 @@ def test_verify_exit_code_on_a_file_database(tmp_path):
     assert "#2" in broken.stderr
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_keep_a_gap_free_chain(org):
     if (
         connection.vendor == "sqlite"
