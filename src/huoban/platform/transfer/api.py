@@ -23,7 +23,7 @@ from typing import Any
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -42,6 +42,13 @@ from .models import ExportRun, ImportRun, ImportTemplate
 # --- serializers ------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"}},
+    }
+)
 class UserBriefField(serializers.Field):
     def to_representation(self, value: Any) -> Any:
         if value is None:
@@ -200,6 +207,7 @@ class ImportRunViewSet(
 ):
     """Imports of the caller (administrators see every import)."""
 
+    queryset = ImportRun.objects.none()  # for the schema; get_queryset() scopes the real one
     serializer_class = ImportRunSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends = [OrderingFilter]
@@ -390,7 +398,7 @@ class ImportTypeViewSet(viewsets.ViewSet):
         if not has_perm(self.request.user, object_type, "import"):
             raise PermissionDeniedError()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="import_types_list")
     def list(self, request: Request) -> Response:
         types = [t for t in registry.importable_types() if has_perm(request.user, t, "import")]
         return Response({"results": [self._describe(t) for t in types]})
@@ -430,6 +438,7 @@ class ExportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """Exports of the caller. Creating one needs the export permission and a recent step-up
     verification (users with two-factor authentication), and is rate-limited."""
 
+    queryset = ExportRun.objects.none()  # for the schema; get_queryset() scopes the real one
     serializer_class = ExportRunSerializer
     throttle_scope = "export"
     filter_backends = [OrderingFilter]
