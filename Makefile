@@ -40,13 +40,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy src/huoban/platform
 
+# Browser tests run in their own pytest process: they need a transactional database, whose flush
+# would otherwise wipe migration-seeded rows (preset roles, default pipeline) for later tests.
 pytest: install browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -m "e2e or transactional"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not e2e and not transactional"
 
 test: lint typecheck pytest
 
 e2e: install browser
-	$(BIN)/python -m pytest -q -m e2e
+	$(BIN)/python -m pytest -q -m "e2e or transactional"
 
 screenshots: install browser
 	$(BIN)/python -m huoban.platform.ui.screenshots

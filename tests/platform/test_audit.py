@@ -260,7 +260,8 @@ def test_verify_exit_code_on_a_file_database(tmp_path):
     assert "#2" in broken.stderr
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_keep_a_gap_free_chain(org):
     if (
         connection.vendor == "sqlite"
