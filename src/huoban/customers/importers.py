@@ -93,8 +93,7 @@ def customer_after_write(
             for pk, phone, phones, email, emails, _a, _r in rows
             for k, v in identifier_values(phone, phones or [], email, emails or [])
         ],
-        ignore_conflicts=True,
-    )
+    )  # no conflicts possible: new customers, identifiers of updated ones deleted above, values de-duplicated
     created = set(created_ids)
     primary = {}
     if updated_ids:
