@@ -27,6 +27,11 @@ total = _setup.bulk_customers(args.n)
 print(f"data: {total:,} customers on {_setup.backend()} (prepared in {time.perf_counter() - t0:.1f} s)")
 _setup.analyze()
 
+# As a started server does (wsgi.py): URLs loaded, start-up heap frozen out of the cyclic GC.
+from huoban.startup import freeze_startup_heap  # noqa: E402
+
+freeze_startup_heap()
+
 
 def api_case(username: str) -> None:
     user = User.objects.get(username=username)
