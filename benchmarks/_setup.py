@@ -57,6 +57,24 @@ def setup_django(name: str, pg: bool) -> None:
     demo_org()
 
 
+def setup_scratch_django(postgres: bool) -> None:
+    """Django on a throw-away database: a new SQLite file in a temporary var dir, or, with
+    ``postgres``, the database named by the caller's DATABASE_URL."""
+    import tempfile
+
+    if not postgres:
+        os.environ["HUOBAN_VAR_DIR"] = tempfile.mkdtemp(prefix="huoban-bench-")
+        os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoban.settings")
+    os.environ["HUOBAN_JOBS_IMMEDIATE"] = "1"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 def backend() -> str:
     from django.db import connection
 

@@ -17,26 +17,13 @@ import os
 import random
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-
-def setup_django(postgres: bool) -> None:
-    if not postgres:
-        os.environ["HUOBAN_VAR_DIR"] = tempfile.mkdtemp(prefix="huoban-bench-")
-        os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoban.settings")
-    os.environ["HUOBAN_JOBS_IMMEDIATE"] = "1"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+import _setup  # noqa: E402
 
 
 def seed(rows: int, owner) -> None:
@@ -96,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.postgres and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         parser.error("--postgres needs DATABASE_URL=postgres://…")
-    setup_django(args.postgres)
+    _setup.setup_scratch_django(args.postgres)
     from django.db import connection
 
     from huoban.platform.identity.models import User

@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import _setup  # noqa: E402
+
 INDUSTRIES = [
     "制造业",
     "批发和零售业",
@@ -123,21 +125,6 @@ def write_file(path: Path, rows: int, seeded: int, dup_rate: float, bad_rate: fl
                 clean.append(base + n)
             w.writerow(cells)
     return plan
-
-
-def setup_django(postgres: bool) -> None:
-    if not postgres:
-        var = tempfile.mkdtemp(prefix="huoban-bench-")
-        os.environ["HUOBAN_VAR_DIR"] = var
-        os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoban.settings")
-    os.environ["HUOBAN_JOBS_IMMEDIATE"] = "1"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def reset_tables() -> None:
@@ -268,7 +255,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.postgres and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         parser.error("--postgres needs DATABASE_URL=postgres://…")
-    setup_django(args.postgres)
+    _setup.setup_scratch_django(args.postgres)
 
     from django.db import connection
 
