@@ -38,8 +38,3 @@ def api():
         return client
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fresh_grants_cache():
-    yield
