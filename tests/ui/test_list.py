@@ -239,3 +239,23 @@ def test_detail_query_count(org, django_assert_max_num_queries):
     cl.get(f"/customers/{cust.pk}/")
     with django_assert_max_num_queries(26):
         assert cl.get(f"/customers/{cust.pk}/").status_code == 200
+
+
+def test_bulk_delete_is_one_write_when_no_delete_service(org, data, django_assert_max_num_queries):
+    """Types without their own delete service are bulk-deleted with ``record_delete_many``: one
+    transaction, one audit batch, however many records were selected."""
+    from huoban.customers.models import Contact
+    from huoban.platform.records.services import record_create
+
+    a = data[0]
+    contacts = [
+        record_create(actor=org.admin, obj=Contact(customer=a, name=f"联系人{i}", owner=org.admin))
+        for i in range(15)
+    ]
+    c = client_for(org.admin)
+    with django_assert_max_num_queries(40):
+        r = c.post("/contacts/bulk/", {"action": "delete", "ids": [x.pk for x in contacts]})
+    assert r.status_code == 302
+    assert (
+        not Contact.objects.unrestricted().filter(pk__in=[x.pk for x in contacts], deleted_at=None).exists()
+    )

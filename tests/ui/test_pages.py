@@ -229,3 +229,22 @@ def test_nav_and_widget_registries(org):
 
     with _p.raises(ValueError):
         register_nav(NavEntry(key="x", module="nope", label="x", url="/x/"))
+
+
+def test_phone_reads_the_same_in_header_details_inline_edit_and_board(org, cust):
+    """One formatting path: the field's declared display serves the header, the details tab, the
+    inline editor's redisplay and board cards (no raw E.164 anywhere)."""
+    c = client_for(org.sales_rep1)
+    header = c.get(f"/customers/{cust.pk}/").content.decode().split('class="card mb-3 hb-record-header"')[1]
+    header = header.split("</dl>")[0]
+    assert "138 0013 8000" in header and "+8613800138000</" not in header
+    details = c.get(f"/customers/{cust.pk}/tab/details/").content.decode()
+    assert "138 0013 8000" in details
+    r = c.post(
+        f"/customers/{cust.pk}/field/phone/",
+        {"phone": "13222904894", "version": cust.version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert r.status_code == 200 and "132 2290 4894" in r.content.decode()
+    board = c.get("/customers/board/").content.decode()
+    assert "132 2290 4894" in board and "+8613222904894</" not in board

@@ -188,3 +188,52 @@ def test_branches_merge_in_token_order(org):
     hits = [h.label for g in s.search(org.sales_manager, "张") for h in g.hits]
     assert hits == [f"张{i:02d}号" for i in range(20)]
     assert s.search(org.sales_manager, "张")[0].has_more
+
+
+@pytest.mark.django_db
+def test_merge_and_undo_keep_the_index_current(org):
+    """The absorbed records leave the index on a merge and come back on its undo."""
+    from huoban.customers.merging import customer_merge, merge_undo_by_id
+
+    survivor = make_customer(org.admin, "星辰科技")
+    absorbed = make_customer(org.admin, "星辰科技北京分部")
+    merge = customer_merge(actor=org.admin, survivor=survivor, absorb=[absorbed.pk])
+    assert not SearchEntry.objects.filter(object_type="customer", object_id=absorbed.pk).exists()
+    assert names(s.search(org.admin, "星辰")) == ["星辰科技"]
+    merge_undo_by_id(actor=org.admin, object_type="customer", survivor_id=survivor.pk, merge_id=merge.pk)
+    assert SearchEntry.objects.filter(object_type="customer", object_id=absorbed.pk).exists()
+    assert names(s.search(org.admin, "星辰")) == ["星辰科技", "星辰科技北京分部"]
+
+
+@pytest.mark.django_db
+def test_updates_that_touch_no_search_field_leave_the_index_alone(org, customers, django_assert_num_queries):
+    from huoban.platform.events.bus import Event
+
+    c = customers["huawei"]
+    with django_assert_num_queries(0):
+        s.handle_event(Event("customer.updated", {"id": c.pk, "changes": ["industry", "version"]}))
+    with django_assert_num_queries(0):
+        s.handle_event(Event("customer.updated", {"id": c.pk, "changes": []}))
+    SearchEntry.objects.filter(object_type="customer", object_id=c.pk).delete()
+    s.handle_event(Event("customer.updated", {"id": c.pk, "changes": ["name", "version"]}))
+    assert SearchEntry.objects.filter(object_type="customer", object_id=c.pk).exists()
+
+
+@pytest.mark.django_db
+def test_bulk_events_index_in_chunks_through_the_task_queue(org, monkeypatch):
+    """A bulk event's records are loaded a chunk at a time (one query each) by a queued task;
+    jobs run eagerly in tests, so the records are findable at once."""
+    from huoban.customers.models import Customer
+    from huoban.platform.events.bus import emit
+    from huoban.platform.ui import tasks
+
+    monkeypatch.setattr(s, "CHUNK", 3)
+    calls = []
+    queue = tasks.search_index
+    monkeypatch.setattr(tasks, "search_index", lambda *a: calls.append(a) or queue(*a))
+    objs = [Customer(name=f"批量客户{i}", number=f"BK{i}", owner=org.admin) for i in range(7)]
+    Customer.objects.unrestricted().bulk_create(objs)
+    ids = [o.pk for o in objs]
+    emit("customer.bulk_created", actor=org.admin, ids=ids)
+    assert calls == [("customer", ids[0:3]), ("customer", ids[3:6]), ("customer", ids[6:7])]
+    assert len([h for g in s.search(org.admin, "批量客户") for h in g.hits]) == 7

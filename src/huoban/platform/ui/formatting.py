@@ -19,6 +19,28 @@ def is_zh() -> bool:
     return (get_language() or "").lower().startswith("zh")
 
 
+def localized_name(obj: Any) -> str:
+    """``name_zh_hans`` (or ``label_zh_hans``) when the page is Chinese and the object has one
+    (roles, picklists, custom fields …), else its name (or label)."""
+    zh = getattr(obj, "name_zh_hans", "") or getattr(obj, "label_zh_hans", "")
+    if is_zh() and zh:
+        return str(zh)
+    return str(getattr(obj, "name", "") or getattr(obj, "label", "") or obj)
+
+
+def option_choices(options: Any) -> list[tuple[str, str]]:
+    """(value, label in the page's language) of a custom field's options — plain strings or
+    ``{value, label, label_zh_hans}``."""
+    out = []
+    for o in options or []:
+        if isinstance(o, dict):
+            label = o.get("label_zh_hans") if is_zh() and o.get("label_zh_hans") else o.get("label")
+            out.append((str(o.get("value")), str(label or o.get("value"))))
+        else:
+            out.append((str(o), str(o)))
+    return out
+
+
 def _local(value: Any) -> Any:
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         return timezone.localtime(value)

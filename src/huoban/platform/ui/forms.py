@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.records.models import BaseRecord, CustomField
 
+from .formatting import option_choices
 from .pages import FieldSpec, RecordPages
 
 if TYPE_CHECKING:
@@ -155,15 +156,7 @@ def model_form_field(
 def custom_form_field(cf: CustomField) -> forms.Field:
     t = cf.type
     label = cf.display_label()
-    options = []
-    for o in cf.options or []:
-        if isinstance(o, dict):
-            from .formatting import is_zh
-
-            text = o.get("label_zh_hans") if is_zh() and o.get("label_zh_hans") else o.get("label")
-            options.append((str(o.get("value")), text or str(o.get("value"))))
-        else:
-            options.append((str(o), str(o)))
+    options = option_choices(cf.options)
     required = bool(cf.required)
     field: forms.Field
     if t == "long_text":

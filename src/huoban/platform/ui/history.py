@@ -102,15 +102,7 @@ def _display(model: type[models.Model], key: str, value: Any, cfs: dict[str, Any
 def custom_value_display(cf: Any, value: Any) -> str:
     if value in (None, "", []):
         return "—"
-    opts = {}
-    for o in cf.options or []:
-        if isinstance(o, dict):
-            label = (
-                o.get("label_zh_hans") if formatting.is_zh() and o.get("label_zh_hans") else o.get("label")
-            )
-            opts[str(o.get("value"))] = label or o.get("value")
-        else:
-            opts[str(o)] = str(o)
+    opts = dict(formatting.option_choices(cf.options))
     t = cf.type
     if t == "boolean":
         return _("Yes") if value in (True, "true", "True", 1) else _("No")

@@ -275,18 +275,7 @@ def _custom_filter(cf: CustomField) -> tuple[str, list[tuple[str, str]]]:
     if t == "user":
         return "owner", []
     if t in ("single_select", "multi_select"):
-        opts = []
-        for o in cf.options or []:
-            if isinstance(o, dict):
-                text = (
-                    o.get("label_zh_hans")
-                    if formatting.is_zh() and o.get("label_zh_hans")
-                    else o.get("label")
-                )
-                opts.append((str(o.get("value")), str(text or o.get("value"))))
-            else:
-                opts.append((str(o), str(o)))
-        return "choice", opts
+        return "choice", formatting.option_choices(cf.options)
     return "text", []
 
 

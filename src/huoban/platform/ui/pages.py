@@ -320,6 +320,15 @@ class RecordPages:
         )
         return sections
 
+    def display_spec(self, name: str) -> FieldSpec:
+        """The spec that says how ``name`` is shown (its ``render``/``choices``), wherever the
+        field appears: details tab, header, board card, inline editor."""
+        for s in [*self.get_detail_sections(), *self.form_sections]:
+            for spec in s.specs():
+                if spec.name == name and (spec.render is not None or spec.choices is not None):
+                    return spec
+        return FieldSpec(name)
+
     def form_field_names(self) -> list[str]:
         return [spec.name for s in self.form_sections for spec in s.specs()]
 
@@ -386,6 +395,17 @@ class RecordPages:
         from huoban.platform.records.services import record_delete
 
         return record_delete(actor=actor, obj=obj, version=version)
+
+    def call_delete_many(self, *, actor: Any, objs: list[Any]) -> int:
+        """Bulk delete: the registered delete service per record (it may refuse one), else
+        ``record_delete_many`` (one transaction, one audit batch)."""
+        if self.delete is not None:
+            for obj in objs:
+                self.call_delete(actor=actor, obj=obj)
+            return len(objs)
+        from huoban.platform.records.services import record_delete_many
+
+        return record_delete_many(actor=actor, objs=objs)
 
     def call_restore(self, *, actor: Any, obj: Any) -> Any:
         if self.restore is not None:

@@ -37,7 +37,7 @@ from . import formatting, listing
 from .forms import CF_PREFIX, RecordForm
 from .history import custom_value_display, history_entries
 from .models import SavedView
-from .pages import BulkAction, RecordPages, extra_tabs, related_lists, timeline_providers
+from .pages import BulkAction, FieldSpec, RecordPages, extra_tabs, related_lists, timeline_providers
 
 if TYPE_CHECKING:
     from huoban.platform.identity.models import User
@@ -405,9 +405,7 @@ def _bulk_add_tag(request: HttpRequest, pages: RecordPages, objs: list[Any]) -> 
 
 
 def _bulk_delete(request: HttpRequest, pages: RecordPages, objs: list[Any]) -> str:
-    for obj in objs:
-        pages.call_delete(actor=request.user, obj=obj)
-    n = len(objs)
+    n = pages.call_delete_many(actor=request.user, objs=objs)
     return ngettext(
         "%(n)d record moved to the recycle bin.", "%(n)d records moved to the recycle bin.", n
     ) % {"n": n}
@@ -690,25 +688,56 @@ class DetailField:
         self.editable, self.sensitive, self.empty = editable, sensitive, empty
 
 
+def field_display(
+    pages: RecordPages, obj: Any, spec: FieldSpec | str, perms: Perms | None = None
+) -> tuple[Any, bool]:
+    """(html, empty) of one field of ``obj`` — the one formatting path of the details tab, the
+    header, board cards and the inline editor: the spec's ``render``/``choices`` when the pages
+    declare one (``RecordPages.display_spec``), else ``display_value``. Sensitive fields are
+    always masked."""
+    if isinstance(spec, str):
+        spec = pages.display_spec(spec)
+    name = spec.name
+    if name not in pages.sensitive():
+        raw = getattr(obj, name, None)
+        if spec.render is not None:
+            if hasattr(obj, name) and raw in (None, ""):
+                return "—", True
+            return spec.render(obj), False
+        if spec.choices is not None:
+            if raw in (None, ""):
+                return "—", True
+            return str(dict((str(k), v) for k, v in spec.choices()).get(str(raw), raw)), False
+    return display_value(pages, obj, name, perms)
+
+
+def custom_field_display(cf: Any, value: Any) -> tuple[Any, bool]:
+    """(html, empty) of a custom field's value, given its definition."""
+    if cf is None or value in (None, "", []):
+        return "—", True
+    if cf.type == "url":
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', value, value
+        ), False
+    if cf.type == "email":
+        return format_html('<a href="mailto:{}">{}</a>', value, value), False
+    return custom_value_display(cf, value), False
+
+
 def display_value(pages: RecordPages, obj: Any, name: str, perms: Perms | None = None) -> tuple[Any, bool]:
-    """(html, empty) for a field of ``obj`` on the detail page."""
+    """(html, empty) for a field of ``obj`` from its model field (or custom field) alone."""
     from django.db import models as m
 
     if name.startswith(CF_PREFIX):
         from huoban.platform.records.models import CustomField
 
-        cf = CustomField.objects.filter(object_type=pages.object_type, key=name[len(CF_PREFIX) :]).first()
-        value = (obj.custom_fields or {}).get(name[len(CF_PREFIX) :])
-        if cf is None or value in (None, "", []):
+        key = name[len(CF_PREFIX) :]
+        value = (obj.custom_fields or {}).get(key)
+        if value in (None, "", []):
             return "—", True
-        text = custom_value_display(cf, value)
-        if cf.type == "url":
-            return format_html(
-                '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', value, value
-            ), False
-        if cf.type == "email":
-            return format_html('<a href="mailto:{}">{}</a>', value, value), False
-        return text, False
+        return custom_field_display(
+            CustomField.objects.filter(object_type=pages.object_type, key=key).first(), value
+        )
     if name == "tags":
         names = obj.tag_names
         if not names:
@@ -796,16 +825,7 @@ def detail_sections(view: PagesView, obj: Any, perms: Perms) -> list[tuple[Any, 
                 label = spec.label or obj._meta.get_field(spec.name).verbose_name
             except Exception:
                 label = spec.label or (_("Tags") if spec.name == "tags" else spec.name)
-            if spec.render is not None:
-                display, empty = spec.render(obj), False
-            elif spec.choices is not None:
-                raw = getattr(obj, spec.name, "")
-                empty = raw in (None, "")
-                display = (
-                    "—" if empty else str(dict((str(k), v) for k, v in spec.choices()).get(str(raw), raw))
-                )
-            else:
-                display, empty = display_value(p, obj, spec.name, perms)
+            display, empty = field_display(p, obj, spec, perms)
             fields.append(
                 DetailField(
                     spec.name,
@@ -818,9 +838,7 @@ def detail_sections(view: PagesView, obj: Any, perms: Perms) -> list[tuple[Any, 
             )
         if section.custom_fields:
             for cf in defs:
-                value = (obj.custom_fields or {}).get(cf.key)
-                empty = value in (None, "", [])
-                display = "—" if empty else display_value(p, obj, CF_PREFIX + cf.key, perms)[0]
+                display, empty = custom_field_display(cf, (obj.custom_fields or {}).get(cf.key))
                 fields.append(
                     DetailField(CF_PREFIX + cf.key, cf.display_label(), display, perms.change, False, empty)
                 )
@@ -836,7 +854,7 @@ def header_fields(view: PagesView, obj: Any, perms: Perms) -> list[DetailField]:
             label = obj._meta.get_field(name).verbose_name
         except Exception:
             label = name
-        display, empty = display_value(view.pages, obj, name, perms)
+        display, empty = field_display(view.pages, obj, name, perms)
         out.append(DetailField(name, str(label)[:1].upper() + str(label)[1:], display, False, False, empty))
     return out
 
@@ -973,7 +991,7 @@ class InlineFieldView(PagesView):
     update service with the version check."""
 
     def _context(self, obj: Any, name: str, perms: Perms) -> dict[str, Any]:
-        display, empty = display_value(self.pages, obj, name, perms)
+        display, empty = field_display(self.pages, obj, name, perms)
         return {
             "pages": self.pages,
             "obj": obj,
@@ -1147,6 +1165,7 @@ class BoardView(PagesView):
         related = [r for r in p.select_related if r]
         columns = []
         can_move = has_perm(request.user, p.object_type, "change")
+        card_specs = [p.display_spec(f) for f in board.card_fields]
         for col in board.columns(request):
             cqs = qs.filter(**{board.field: col.key})
             total = cqs.order_by()[:10001].count()
@@ -1161,8 +1180,7 @@ class BoardView(PagesView):
                     "total": total,
                     "amount": amount,
                     "cards": [
-                        {"obj": c, "fields": [display_value(p, c, f)[0] for f in board.card_fields]}
-                        for c in cards
+                        {"obj": c, "fields": [field_display(p, c, f)[0] for f in card_specs]} for c in cards
                     ],
                     "more": max(0, total - len(cards)),
                 }

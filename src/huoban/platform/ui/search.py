@@ -29,8 +29,14 @@ door — so a stale entry can never leak a record.
 
 Maintenance
 -----------
-Domain events ``<type>.<verb>`` re-index the record (or drop it when deleted/purged);
-``huoban search-reindex`` rebuilds everything (bulk loads, then builds the indexes).
+Domain events ``<type>.<verb>`` re-index the records they name (``id``, ``ids``, a merge's
+``absorbed``/``merged_into``, an undo's ``restored``) from what is stored now, so a deleted or
+merged-away record leaves the index and the order in which events arrive does not matter. An
+update whose ``changes`` touch no indexed field (nor the owner) costs nothing. Records are loaded
+``CHUNK`` at a time with one query and their tokens inserted in bulk; a bulk event naming more
+than ``CHUNK`` records (an import batch) is handed to the task queue, a chunk per task, so the
+write that emitted it does not wait for the tokenising. ``huoban search-reindex`` rebuilds
+everything (bulk loads, then builds the indexes).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from .models_search import SearchEntry
 TOKEN_CHARS = 24
 VALUE_CHARS = 120  # long values (notes) are indexed on their first 120 characters
 MAX_TERMS = 5
+CHUNK = 500  # records re-indexed per query; a bulk event naming more is queued, a chunk per task
 TOP = 20
 _HIGH = "\U0010ffff"
 _WS = re.compile(r"\s+")
@@ -209,18 +216,29 @@ def _insert(entries: Iterable[tuple], chunk: int = 5000) -> int:
     return n
 
 
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
 def index_records(ot: registry.ObjectType, ids: Iterable[int]) -> int:
-    """(Re-)index some records of one type; deleted or missing ones leave the index."""
+    """(Re-)index some records of one type from what is stored now (one query per ``CHUNK``
+    records, tokens inserted in bulk); deleted or missing ones leave the index."""
     ids = [int(i) for i in ids]
     if not ids or not index_fields(ot):
         return 0
-    with transaction.atomic():
-        SearchEntry.objects.filter(object_type=ot.key, object_id__in=ids).delete()
-        return _insert(_entries(ot.key, _rows(ot, ids)))
+    n = 0
+    for part in _chunks(ids, CHUNK):
+        with transaction.atomic():
+            SearchEntry.objects.filter(object_type=ot.key, object_id__in=part).delete()
+            n += _insert(_entries(ot.key, _rows(ot, part)))
+    return n
 
 
 def unindex_records(object_type: str, ids: Iterable[int]) -> None:
-    SearchEntry.objects.filter(object_type=object_type, object_id__in=[int(i) for i in ids]).delete()
+    ids = [int(i) for i in ids]
+    for part in _chunks(ids, CHUNK):
+        SearchEntry.objects.filter(object_type=object_type, object_id__in=part).delete()
 
 
 def reindex(types: Iterable[str] | None = None, *, batch: int = 5000, progress: Any = None) -> dict[str, int]:
@@ -281,27 +299,52 @@ def _create_indexes(indexes: list) -> None:
 # --- events --------------------------------------------------------------------------------------
 
 _DROP_VERBS = {"deleted", "purged", "erased", "merged_away"}
+# payload keys that name records of the event's type: the record, a bulk event's records, a
+# merge's survivor and absorbed records (soft-deleted: re-indexing drops them), an undo's restored
+_ID_KEYS = ("id", "ids", "merged_into", "absorbed", "restored")
+
+
+def event_ids(payload: dict[str, Any]) -> list[int]:
+    out: list[int] = []
+    for key in _ID_KEYS:
+        value = payload.get(key)
+        for i in value if isinstance(value, list | tuple | set) else [value]:
+            if i is not None and str(i).isdigit():
+                out.append(int(i))
+    return list(dict.fromkeys(out))
+
+
+def touches_index(ot: registry.ObjectType, changes: Any) -> bool:
+    """Does an update that changed ``changes`` (field names; ``None``: unknown) alter the record's
+    tokens or its owner columns?"""
+    if changes is None:
+        return True
+    watched = {p.split("__", 1)[0] for p in index_fields(ot)} | {"owner", "owner_unit"}
+    return any(str(c).split(".", 1)[0] in watched for c in changes)
 
 
 def handle_event(event: Any) -> None:
-    """Keep the index current: any ``<type>.<verb>`` event with ``id``/``ids`` re-indexes."""
+    """Keep the index current: any ``<type>.<verb>`` event naming records re-indexes them (see
+    "Maintenance" above); a bulk event is queued a chunk per task."""
     object_type, _sep, verb = event.name.rpartition(".")
     ot = registry.find(object_type)
     if ot is None or not index_fields(ot):
         return
     payload = event.payload or {}
-    ids = list(payload.get("ids") or [])
-    if payload.get("id") is not None:
-        ids.append(payload["id"])
-    if "merged_into" in payload and payload.get("merged_into") is not None:
-        ids.append(payload["merged_into"])
-    ids = [i for i in ids if str(i).isdigit()]
+    if not touches_index(ot, payload.get("changes")):
+        return
+    ids = event_ids(payload)
     if not ids:
         return
     if verb in _DROP_VERBS:
-        unindex_records(object_type, ids)
-    else:
+        unindex_records(ot.key, ids)
+    elif len(ids) <= CHUNK:
         index_records(ot, ids)
+    else:
+        from . import tasks
+
+        for part in _chunks(ids, CHUNK):
+            tasks.search_index(ot.key, part)
 
 
 # --- querying ------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from huoban.platform.access import registry
-from huoban.platform.access.scoping import forget_grants, has_perm
+from huoban.platform.access.scoping import has_perm
 from huoban.platform.audit.models import AuditAction, AuditEvent
 from huoban.platform.errors import ConflictError, PermissionDeniedError, ValidationError
 from huoban.platform.identity import services as identity
@@ -49,6 +49,7 @@ from huoban.platform.records.models import (
 )
 
 from . import settings_services as svc
+from .formatting import localized_name
 
 # --- access --------------------------------------------------------------------------------------
 
@@ -229,11 +230,7 @@ def _role_choices() -> list[tuple[Any, str]]:
 
 
 def role_label(role: Role) -> str:
-    from django.utils.translation import get_language
-
-    if (get_language() or "").startswith("zh") and role.name_zh_hans:
-        return role.name_zh_hans
-    return role.name
+    return localized_name(role)
 
 
 class UserForm(StyledForm):
@@ -376,7 +373,6 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 else None,
             )
             identity.user_set_roles(actor=request.user, user=user, roles=new_roles)
-            forget_grants(user)
         except ValidationError as exc:
             _apply_errors(form, exc)
         except PermissionDeniedError as exc:
@@ -882,20 +878,12 @@ class PicklistValueForm(StyledForm):
             del self.fields["active"]
 
 
-def _picklist_label(p: Picklist) -> str:
-    from django.utils.translation import get_language
-
-    if (get_language() or "").startswith("zh") and p.name_zh_hans:
-        return p.name_zh_hans
-    return p.name
-
-
 @section("picklists")
 def picklists_list(request: HttpRequest) -> HttpResponse:
     lists = Picklist.objects.annotate(
         total=Count("values"), active=Count("values", filter=Q(values__active=True))
     ).order_by("key")
-    return _render(request, "ui/settings/picklists.html", {"lists": [(p, _picklist_label(p)) for p in lists]})
+    return _render(request, "ui/settings/picklists.html", {"lists": [(p, localized_name(p)) for p in lists]})
 
 
 def _value_by_code(picklist: Picklist, code: str, form: forms.Form) -> PicklistValue | None:
@@ -953,7 +941,7 @@ def picklist_values(request: HttpRequest, key: str) -> HttpResponse:
         "ui/settings/picklist.html",
         {
             "picklist": picklist,
-            "picklist_label": _picklist_label(picklist),
+            "picklist_label": localized_name(picklist),
             "page": page,
             "form": form,
             "q": q,
@@ -1000,7 +988,7 @@ def picklist_value_edit(request: HttpRequest, key: str, pk: int) -> HttpResponse
     return _render(
         request,
         "ui/settings/picklist_value_form.html",
-        {"form": form, "picklist": picklist, "picklist_label": _picklist_label(picklist), "subject": value},
+        {"form": form, "picklist": picklist, "picklist_label": localized_name(picklist), "subject": value},
         400 if form.errors else 200,
     )
 
@@ -1031,21 +1019,25 @@ class NumberingForm(StyledForm):
         cast(forms.ChoiceField, self.fields["date_pattern"]).choices = _pattern_choices()
 
 
-def _rule_for(object_type: str) -> NumberingRule:
+def _default_rule(object_type: str) -> NumberingRule:
+    """The rule (unsaved) that ``records.services.numbering_rule`` stores on a type's first number."""
     from huoban.platform.records.services import DEFAULT_RULES
 
-    rule = NumberingRule.objects.filter(object_type=object_type).first()
-    if rule is None:
-        prefix, pattern, length = DEFAULT_RULES.get(object_type, (object_type[:4].upper(), "%Y%m%d", 4))
-        rule = NumberingRule(
-            object_type=object_type, prefix=prefix, date_pattern=pattern, serial_length=length
-        )
-    return rule
+    prefix, pattern, length = DEFAULT_RULES.get(object_type, (object_type[:4].upper(), "%Y%m%d", 4))
+    return NumberingRule(object_type=object_type, prefix=prefix, date_pattern=pattern, serial_length=length)
+
+
+def _rule_for(object_type: str) -> NumberingRule:
+    return NumberingRule.objects.filter(object_type=object_type).first() or _default_rule(object_type)
 
 
 @section("numbering")
 def numbering_list(request: HttpRequest) -> HttpResponse:
-    rows = [{"type": ot, "rule": _rule_for(ot.key)} for ot in registry.all_types()]
+    types = registry.all_types()
+    stored = {
+        r.object_type: r for r in NumberingRule.objects.filter(object_type__in=[ot.key for ot in types])
+    }
+    rows = [{"type": ot, "rule": stored.get(ot.key) or _default_rule(ot.key)} for ot in types]
     return _render(request, "ui/settings/numbering.html", {"rows": rows})
 
 

@@ -97,9 +97,6 @@ def job_link(job: Any) -> str:
 @register.filter
 def localized_name(obj: Any) -> str:
     """``name_zh_hans`` when the page is Chinese and the object has one (roles, picklists …)."""
-    from huoban.platform.ui.formatting import is_zh
+    from huoban.platform.ui.formatting import localized_name as name
 
-    zh = getattr(obj, "name_zh_hans", "") or getattr(obj, "label_zh_hans", "")
-    if is_zh() and zh:
-        return str(zh)
-    return str(getattr(obj, "name", "") or getattr(obj, "label", "") or obj)
+    return name(obj)
