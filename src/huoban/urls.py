@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import importlib
-
-from django.apps import apps
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from huoban.platform.api import health
 from huoban.platform.api.router import build
+from huoban.platform.discovery import app_modules
 
 router, api_extra = build()
 
@@ -22,15 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-for _config in apps.get_app_configs():
-    if _config.name.startswith("huoban."):
-        try:
-            _module = importlib.import_module(f"{_config.name}.urls")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{_config.name}.urls":
-                raise
-            continue
-        urlpatterns += getattr(_module, "urlpatterns", [])
+for _module in app_modules("urls"):
+    urlpatterns += getattr(_module, "urlpatterns", [])
 
 handler404 = "huoban.platform.ui.errors.not_found"
 handler500 = "huoban.platform.ui.errors.server_error"

@@ -22,8 +22,6 @@ from django.http import Http404
 
 from huoban.platform.identity.models import SCOPE_RANK, Action, Scope
 
-from . import registry
-
 log = logging.getLogger("huoban.access")
 
 WRITE_ACTIONS = {Action.CHANGE, Action.DELETE, Action.ASSIGN, Action.MERGE}
@@ -38,6 +36,8 @@ class Grants:
     unit_ids: list[int] = field(default_factory=list)  # primary unit + managed units
     tree_unit_ids: list[int] = field(default_factory=list)  # those units and every unit below
     require_2fa: bool = False
+    # ids shared with the user, per (model, write); valid while the share generation is unchanged
+    shared: dict[tuple[type[Model], bool], tuple[int, list[int]]] = field(default_factory=dict)
 
     def can(self, object_type: str, action: str) -> bool:
         if self.is_admin:
@@ -71,18 +71,16 @@ def grants_for(user: Any) -> Grants:
                 current = grants.scopes.get(object_type, Scope.NONE)
                 if _RANK.get(scope, 0) > _RANK.get(current, 0):
                     grants.scopes[object_type] = scope
-    units = []
-    if user.primary_unit_id:
-        units.append(user.primary_unit_id)
-    units.extend(
-        u for u in OrgUnit.objects.filter(manager=user).values_list("pk", flat=True) if u not in units
+    # the primary unit first, then the units the user manages (one query for both)
+    mine = Q(manager=user) | Q(pk=user.primary_unit_id) if user.primary_unit_id else Q(manager=user)
+    rows = sorted(
+        OrgUnit.objects.filter(mine).values_list("pk", "path"), key=lambda r: r[0] != user.primary_unit_id
     )
-    grants.unit_ids = units
-    if units:
-        paths = list(OrgUnit.objects.filter(pk__in=units).values_list("path", flat=True))
+    grants.unit_ids = [pk for pk, _path in rows]
+    if rows:
         q = Q()
-        for p in paths:
-            q |= Q(path__startswith=p)
+        for _pk, path in rows:
+            q |= Q(path__startswith=path)
         grants.tree_unit_ids = list(OrgUnit.objects.filter(q).values_list("pk", flat=True))
     user._huoban_grants = grants
     return grants
@@ -108,9 +106,7 @@ def scope_filter(user: Any, model: type[Model], action: str = Action.VIEW) -> Q 
     """The Q that restricts ``model`` to what ``user`` may ``action``; None means nothing."""
     object_type = _object_type_of(model)
     grants = grants_for(user)
-    if not grants.can(object_type, Action.VIEW if action == Action.VIEW else action):
-        return None
-    if action != Action.VIEW and not grants.can(object_type, Action.VIEW):
+    if not grants.can(object_type, Action.VIEW) or not grants.can(object_type, action):
         return None
     scope = grants.scope(object_type)
     if scope == Scope.ALL:
@@ -135,18 +131,34 @@ def scope_filter(user: Any, model: type[Model], action: str = Action.VIEW) -> Q 
     return q
 
 
+_share_generation = 0
+
+
+def shares_changed(**_: Any) -> None:
+    """Share rows changed (post_save / post_delete of Share): cached share ids are stale."""
+    global _share_generation
+    _share_generation += 1
+
+
 def shared_ids(user: Any, model: type[Model], write: bool = False) -> list[int]:
+    """Ids of ``model`` records shared with the user or their units (edit shares only when
+    ``write``); read once per user object (i.e. per request) until a share changes."""
     from .models import Share
 
-    ct = ContentType.objects.get_for_model(model)
     grants = grants_for(user)
+    cached = grants.shared.get((model, write))
+    if cached is not None and cached[0] == _share_generation:
+        return cached[1]
+    generation = _share_generation
     target = Q(user_id=user.pk)
     if grants.unit_ids:
         target |= Q(unit_id__in=grants.unit_ids)
-    qs = Share.objects.filter(target, content_type=ct)
+    qs = Share.objects.filter(target, content_type=ContentType.objects.get_for_model(model))
     if write:
         qs = qs.filter(level=Share.Level.EDIT)
-    return list(qs.values_list("object_id", flat=True)[:5000])
+    ids = list(qs.values_list("object_id", flat=True)[:5000])
+    grants.shared[(model, write)] = (generation, ids)
+    return ids
 
 
 def scoped(
@@ -184,15 +196,6 @@ def get_scoped_or_404(
     if obj is None:
         raise Http404("Not found")
     return obj
-
-
-def can_access(user: Any, obj: Model, action: str = Action.VIEW) -> bool:
-    """Single-record check: filter, then exists."""
-    return scoped(user, type(obj), action, include_deleted=True).filter(pk=obj.pk).exists()
-
-
-def object_types_visible(user: Any) -> list[registry.ObjectType]:
-    return [t for t in registry.all_types() if has_perm(user, t.key, Action.VIEW)]
 
 
 # --- The door guard -----------------------------------------------------------------------------

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -42,6 +40,7 @@ from rest_framework.response import Response
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.audit.models import AuditEvent
+from huoban.platform.audit.services import jsonable
 from huoban.platform.errors import PermissionDeniedError, ValidationError
 from huoban.platform.identity import stepup
 from huoban.platform.records.encryption import mask
@@ -205,6 +204,19 @@ class AuditEventSerializer(serializers.ModelSerializer):
         ]
 
 
+def expected_version(request: Request) -> int | None:
+    """The version a write was based on: the If-Match header, else "version" in the body."""
+    raw: Any = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if not raw and hasattr(request.data, "get"):
+        raw = request.data.get("version")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({"version": [_("Expected an integer version.")]})
+
+
 # --- permissions -------------------------------------------------------------------------------
 
 ACTION_MAP = {
@@ -245,10 +257,6 @@ class RecordPermission(permissions.BasePermission):
 STALE_RESERVATION = dt.timedelta(minutes=5)
 
 
-def _jsonable(data: Any) -> Any:
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
-
-
 class IdempotentPostMixin:
     """`Idempotency-Key` on any POST: the first response is stored (per user and key); a retry
     replays it with `Idempotent-Replayed: true` and runs nothing. The key is reserved before the
@@ -273,17 +281,17 @@ class IdempotentPostMixin:
         request._huoban_idempotent = True  # type: ignore[attr-defined]
         if not key or not request.user.is_authenticated:
             return handler(request, *args, **kwargs)
-        method = str(request.method)
+        method, path = str(request.method), request.path[:300]  # as stored (IdempotencyKey.path)
         try:
             with transaction.atomic():
                 reservation = IdempotencyKey.objects.create(
-                    user=request.user, key=key, method=method, path=request.path, status_code=0
+                    user=request.user, key=key, method=method, path=path, status_code=0
                 )
         except IntegrityError:
             prior = IdempotencyKey.objects.filter(user=request.user, key=key).first()
             if prior is None:  # freed meanwhile: run normally
                 return handler(request, *args, **kwargs)
-            if prior.path != request.path or prior.method != method:
+            if prior.path != path or prior.method != method:
                 return Response(
                     {
                         "detail": _("This Idempotency-Key was used for another request."),
@@ -316,7 +324,7 @@ class IdempotentPostMixin:
             IdempotencyKey.objects.filter(pk=reservation.pk).delete()
         else:
             IdempotencyKey.objects.filter(pk=reservation.pk).update(
-                status_code=response.status_code, body=_jsonable(response.data)
+                status_code=response.status_code, body=jsonable(response.data)
             )
         return response
 
@@ -419,16 +427,7 @@ class RecordViewSet(IdempotentPostMixin, viewsets.ModelViewSet):
         return response
 
     def _expected_version(self, request: Request) -> int | None:
-        header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
-        raw: Any = header
-        if not raw and hasattr(request.data, "get"):
-            raw = request.data.get("version")
-        if raw in (None, ""):
-            return None
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise ValidationError({"version": [_("Expected an integer version.")]})
+        return expected_version(request)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)

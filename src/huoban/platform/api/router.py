@@ -8,12 +8,12 @@ module lands. The router ends with a catch-all so unknown /api/v1/ paths answer 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from django.apps import apps
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
+
+from huoban.platform.discovery import app_modules
 
 from .errors import api_not_found
 
@@ -28,15 +28,7 @@ class Router(DefaultRouter):
 def build() -> tuple[Router, list[Any]]:
     router = Router(trailing_slash=True)
     extra: list[Any] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("huoban."):
-            continue
-        try:
-            module = importlib.import_module(f"{config.name}.api")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{config.name}.api":
-                continue
-            raise
+    for module in app_modules("api"):
         for prefix, viewset, basename in getattr(module, "routes", []):
             router.register(prefix, viewset, basename=basename)
         extra.extend(getattr(module, "urlpatterns", []))

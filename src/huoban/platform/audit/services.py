@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
 from django.utils import timezone
 
 from huoban.platform.identity.actors import Actor, actor_name, actor_user
@@ -60,7 +65,7 @@ def audit_log(
 def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent]:
     """Append events to the chain in one locked step (used by bulk paths such as imports)."""
     ctx = get_context()
-    ip = _normal_ip(ctx.ip)
+    ip = normal_ip(ctx.ip)
     user = actor_user(actor)
     name = actor_name(actor)
     now = timezone.now()
@@ -79,8 +84,8 @@ def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent
                 object_type=e.object_type,
                 object_id=str(e.object_id)[:64],
                 object_repr=str(e.object_repr)[:300],
-                changes=_jsonable(e.changes),
-                data=_jsonable(e.data),
+                changes=jsonable(e.changes),
+                data=jsonable(e.data),
                 ip=ip,
                 user_agent=ctx.user_agent[:300],
                 request_id=ctx.request_id,
@@ -96,10 +101,19 @@ def audit_log_many(*, actor: Actor, entries: Iterable[Entry]) -> list[AuditEvent
     return events
 
 
-def _normal_ip(value: str | None) -> str | None:
-    """The address as the database gives it back (so the hash still matches after a read)."""
-    import ipaddress
+def plain(value: Any) -> Any:
+    """A value as an audit diff stores it: a model as its pk, Decimal as text, dates in ISO 8601."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
 
+
+def normal_ip(value: str | None) -> str | None:
+    """The address as the database gives it back (so the hash still matches after a read)."""
     if not value:
         return None
     try:
@@ -108,11 +122,8 @@ def _normal_ip(value: str | None) -> str | None:
         return None
 
 
-def _jsonable(value: Any) -> Any:
-    import json
-
-    from django.core.serializers.json import DjangoJSONEncoder
-
+def jsonable(value: Any) -> Any:
+    """``value`` as it reads back from a JSON column (dates, Decimals, UUIDs as text)."""
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
@@ -153,13 +164,3 @@ def audit_verify(batch: int = 5000) -> VerifyResult:
     if head and last and head.last_hash != prev:
         return VerifyResult(False, checked, last, "chain head hash does not match the last event")
     return VerifyResult(True, checked)
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """Field-level changes {field: [before, after]} for fields whose value changed."""
-    out: dict[str, list[Any]] = {}
-    for key in sorted(set(before) | set(after)):
-        b, a = before.get(key), after.get(key)
-        if b != a:
-            out[key] = [b, a]
-    return out

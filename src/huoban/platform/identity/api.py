@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth import authenticate
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -22,11 +23,13 @@ from rest_framework.views import APIView
 
 from huoban.platform.access import registry
 from huoban.platform.access.scoping import grants_for, has_perm
-from huoban.platform.errors import PermissionDeniedError, ValidationError
+from huoban.platform.api.records import expected_version
+from huoban.platform.errors import PermissionDeniedError
 
 from . import services
-from .lockout import HANDLED, is_locked_out, lockout_message, record_failure, reset_failures
+from .lockout import is_locked_out, json_lockout, record_failure, reset_failures
 from .models import ApiToken, OrgUnit, Role, User, UserSession
+from .presets import ALL_ACTIONS
 from .stepup import require_step_up, step_up_fresh, step_up_until, step_up_verify
 from .twofactor import (
     two_factor_confirm,
@@ -80,6 +83,13 @@ class TokenRequestSerializer(serializers.Serializer):
     expires_in_days = serializers.IntegerField(required=False, min_value=0, max_value=3650)
 
 
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, default="API")
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=3650, help_text="0: never expires."
+    )
+
+
 class TokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
@@ -103,7 +113,7 @@ def _verify_otp(user: User, code: str) -> bool:
 @api_view(["POST"])
 @permission_classes([permissions.AllowAny])
 @throttle_classes([AuthThrottle])
-def obtain_token(request: Request) -> Response:
+def obtain_token(request: Request) -> HttpResponse:
     s = TokenRequestSerializer(data=request.data)
     s.is_valid(raise_exception=True)
     # The Django request goes to authenticate(), so django-axes counts failures and locks out.
@@ -112,7 +122,7 @@ def obtain_token(request: Request) -> Response:
     user = authenticate(django_request, username=username, password=s.validated_data["password"])
     if user is None:
         if is_locked_out(django_request):
-            return _locked_out_response()
+            return json_lockout(django_request)
         return Response(
             {"detail": _("Invalid username or password."), "code": "invalid_credentials"},
             status=status.HTTP_400_BAD_REQUEST,
@@ -127,7 +137,7 @@ def obtain_token(request: Request) -> Response:
         if not _verify_otp(user, otp):
             record_failure(django_request, user.get_username(), stage="otp")
             if is_locked_out(django_request):
-                return _locked_out_response()
+                return json_lockout(django_request)
             return Response(
                 {"otp": [_("That code is not valid.")], "code": "invalid_otp"},
                 status=status.HTTP_400_BAD_REQUEST,
@@ -150,16 +160,6 @@ def obtain_token(request: Request) -> Response:
     return Response({"token": raw, "id": token.pk, "expires_at": token.expires_at})
 
 
-def _locked_out_response() -> Response:
-    from .lockout import STATUS, cooloff_minutes
-
-    response = Response({"detail": lockout_message(), "code": "locked_out"}, status=STATUS)
-    if cooloff_minutes():
-        response["Retry-After"] = str(cooloff_minutes() * 60)
-    setattr(response, HANDLED, True)  # AxesMiddleware keeps this response (lockout.lockout_response)
-    return response
-
-
 class MyTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """The caller's own API tokens: list, create (secret shown once), revoke."""
 
@@ -170,20 +170,15 @@ class MyTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.G
             return ApiToken.objects.none()
         return ApiToken.objects.filter(user=me(self.request))
 
-    @extend_schema(
-        request=inline_serializer(
-            "TokenCreate", {"name": serializers.CharField(), "expires_in_days": serializers.IntegerField()}
-        )
-    )
+    @extend_schema(request=TokenCreateSerializer)
     def create(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        name = str(data.get("name") or "API")
-        days = data.get("expires_in_days")
+        s = TokenCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
         token, raw = services.token_create(
             actor=request.user,
             user=me(request),
-            name=name,
-            days=int(days) if days not in (None, "") else None,
+            name=s.validated_data.get("name") or "API",
+            days=s.validated_data.get("expires_in_days"),
         )
         data = TokenSerializer(token).data
         data["token"] = raw
@@ -230,23 +225,7 @@ class MeView(APIView):
         types = {t.key for t in registry.all_types()} | set(grants.actions) - {"*"}
         effective = {}
         for t in sorted(types):
-            actions = sorted(
-                a
-                for a in [
-                    "view",
-                    "add",
-                    "change",
-                    "delete",
-                    "export",
-                    "import",
-                    "assign",
-                    "merge",
-                    "approve",
-                    "view_sensitive",
-                    "manage",
-                ]
-                if grants.can(t, a)
-            )
+            actions = sorted(a for a in ALL_ACTIONS if grants.can(t, a))
             if actions:
                 effective[t] = {"actions": actions, "scope": grants.scope(t)}
         unit = user.primary_unit
@@ -432,21 +411,17 @@ class RoleViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         require_step_up(self.request)
         data = dict(serializer.validated_data)
-        version = data.pop("version", None) or self.request.headers.get("If-Match", "").strip('"') or None
+        version = data.pop("version", None)
         serializer.instance = services.role_update(
             actor=self.request.user,
             role=serializer.instance,
-            version=int(version) if version not in (None, "") else None,
+            version=version if version is not None else expected_version(self.request),
             **data,
         )
 
     def perform_destroy(self, instance: Role) -> None:
         require_step_up(self.request)
         services.role_delete(actor=self.request.user, role=instance)
-
-
-def _raise(errors: dict[str, Any]) -> None:
-    raise ValidationError(errors)
 
 
 # --- two-factor authentication, step-up ------------------------------------------------------------

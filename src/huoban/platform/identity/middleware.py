@@ -121,7 +121,9 @@ class SessionTimeoutMiddleware:
                 from urllib.parse import urlencode
 
                 return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}")
-            request.session["huoban_started"] = started
+            # Write the session only when something changes (at most every 30 s), not per request.
+            if "huoban_started" not in request.session:
+                request.session["huoban_started"] = started
             if now - last > 30:
                 request.session["huoban_last_seen"] = now
                 from .models import UserSession

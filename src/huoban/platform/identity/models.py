@@ -82,12 +82,6 @@ class OrgUnit(models.Model):
         parent_path = self.parent.path if self.parent_id and self.parent else "/"
         return f"{parent_path}{self.pk}/"
 
-    def descendant_ids(self, include_self: bool = True) -> list[int]:
-        qs = OrgUnit.objects.filter(path__startswith=self.path)
-        if not include_self:
-            qs = qs.exclude(pk=self.pk)
-        return list(qs.values_list("pk", flat=True))
-
 
 class Role(models.Model):
     """Function permissions and a data scope per object type.
@@ -116,9 +110,6 @@ class Role(models.Model):
 
     def actions_for(self, object_type: str) -> set[str]:
         return set(self.permissions.get(object_type, [])) | set(self.permissions.get("*", []))
-
-    def scope_for(self, object_type: str) -> str:
-        return self.scopes.get(object_type) or self.scopes.get("*") or Scope.OWN
 
 
 class HuobanUserManager(UserManager["User"]):

@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huoban.platform.access.scoping import forget_grants
 from huoban.platform.audit.models import AuditAction
-from huoban.platform.audit.services import audit_log
+from huoban.platform.audit.services import audit_log, plain
 from huoban.platform.errors import ValidationError
 
 from .actors import Actor
@@ -73,15 +74,11 @@ def user_create(
             object_id=user.pk,
             object_repr=user.username,
             changes={
-                **{f: [None, _plain(getattr(user, f + "_id" if f == "primary_unit" else f))] for f in fields},
+                **{f: [None, plain(getattr(user, f + "_id" if f == "primary_unit" else f))] for f in fields},
                 "roles": [None, sorted(r.code for r in role_list)],
             },
         )
     return user
-
-
-def _plain(v: Any) -> Any:
-    return v.isoformat() if hasattr(v, "isoformat") else v
 
 
 def user_update(*, actor: Actor, user: User, **fields: Any) -> User:
@@ -94,7 +91,7 @@ def user_update(*, actor: Actor, user: User, **fields: Any) -> User:
         new = v.pk if k == "primary_unit" and v is not None else v
         old = getattr(user, attr)
         if old != new:
-            changes[k] = [_plain(old), _plain(new)]
+            changes[k] = [plain(old), plain(new)]
             setattr(user, attr, new)
     if not changes:
         return user
@@ -141,8 +138,7 @@ def user_set_roles(*, actor: Actor, user: User, roles: Iterable[Role]) -> None:
             object_repr=user.username,
             changes={"roles": [old, new]},
         )
-    if hasattr(user, "_huoban_grants"):
-        del user._huoban_grants
+    forget_grants(user)
 
 
 def _validate_role_payload(permissions: dict[str, Any] | None, scopes: dict[str, Any] | None) -> None:

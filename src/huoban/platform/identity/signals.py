@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from huoban.platform.audit.middleware import client_ip
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import audit_log
 
@@ -26,7 +27,7 @@ def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
             session_key=request.session.session_key,
             defaults={
                 "user": user,
-                "ip": request.META.get("REMOTE_ADDR"),
+                "ip": client_ip(request),
                 "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
             },
         )

@@ -379,16 +379,22 @@ def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, "/profile/security/")
     if user_has_2fa(user):
         return redirect(next_url)
-    device = pending_device(user)
-    if request.method == "POST":
-        device = two_factor_start(actor=user, user=user).device
+    device = two_factor_start(actor=user, user=user).device if request.method == "POST" else None
+    return _enrol_page(request, OtpForm(), next_url, device=device)
+
+
+def _enrol_page(
+    request: HttpRequest, form: OtpForm, next_url: str, *, device: Any = None, status: int = 200
+) -> HttpResponse:
+    """The enrolment page: the QR code of ``device`` (default: the pending one) and the code form."""
+    device = device or pending_device(request.user)
     context = {
         "enrolment": enrolment_for(device) if device is not None else None,
-        "form": OtpForm(),
+        "form": form,
         "next": next_url,
-        "required": two_factor_required(user),
+        "required": two_factor_required(request.user),
     }
-    return render(request, "identity/two_factor_enrol.html", context)
+    return render(request, "identity/two_factor_enrol.html", context, status=status)
 
 
 @login_required
@@ -410,14 +416,7 @@ def two_factor_confirm_view(request: HttpRequest) -> HttpResponse:
             django_otp.login(request, device)
             messages.success(request, _("Two-factor authentication is on."))
             return redirect(next_url)
-    device = pending_device(user)
-    context = {
-        "enrolment": enrolment_for(device) if device is not None else None,
-        "form": form,
-        "next": next_url,
-        "required": two_factor_required(user),
-    }
-    return render(request, "identity/two_factor_enrol.html", context, status=400)
+    return _enrol_page(request, form, next_url, status=400)
 
 
 @login_required

@@ -207,6 +207,9 @@ class NumberingRuleSerializer(serializers.ModelSerializer):
 
 
 class NumberingRuleViewSet(viewsets.ModelViewSet):
+    """Numbering rules; writes go through the same service as the settings page (validated,
+    audited). ``object_type`` cannot change once created."""
+
     admin_object_type = "numbering_rule"
     permission_classes = [IsAdministrator]
     serializer_class = NumberingRuleSerializer
@@ -214,6 +217,25 @@ class NumberingRuleViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
     default_ordering = ("object_type",)
     ordering_fields = ("object_type",)
+
+    def _save(self, serializer: Any, object_type: str) -> None:
+        from huoban.platform.ui.settings_services import numbering_rule_save
+
+        base = serializer.instance or NumberingRule()  # PATCH keeps the other fields; POST uses defaults
+        fields = {
+            k: serializer.validated_data.get(k, getattr(base, k))
+            for k in ("prefix", "date_pattern", "separator", "serial_length")
+        }
+        serializer.instance = numbering_rule_save(actor=self.request.user, object_type=object_type, **fields)
+
+    def perform_create(self, serializer: Any) -> None:
+        self._save(serializer, serializer.validated_data["object_type"])
+
+    def perform_update(self, serializer: Any) -> None:
+        object_type = serializer.validated_data.get("object_type", serializer.instance.object_type)
+        if object_type != serializer.instance.object_type:
+            raise serializers.ValidationError({"object_type": [_("Cannot be changed once created.")]})
+        self._save(serializer, object_type)
 
 
 routes = [

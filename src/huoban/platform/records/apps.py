@@ -7,9 +7,20 @@ class RecordsConfig(AppConfig):
     verbose_name = "Records"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from huoban.platform.access import registry
 
-        from .models import BaseRecord
+        from .models import BaseRecord, Picklist, PicklistValue
+        from .picklists import clear_cache
+
+        for sender in (Picklist, PicklistValue):
+            post_save.connect(
+                clear_cache, sender=sender, dispatch_uid=f"huoban.picklists.save.{sender.__name__}"
+            )
+            post_delete.connect(
+                clear_cache, sender=sender, dispatch_uid=f"huoban.picklists.del.{sender.__name__}"
+            )
 
         for model in apps.get_models():
             if issubclass(model, BaseRecord) and model.object_type:

@@ -9,9 +9,17 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from huoban.platform.access.scoping import check_door
+
+
+def localized(label: str, label_zh_hans: str) -> str:
+    """The Chinese label when the active language is Chinese and one is set, else the label."""
+    if label_zh_hans and (get_language() or "").lower().startswith("zh"):
+        return label_zh_hans
+    return label
 
 
 class RecordQuerySet(models.QuerySet):
@@ -212,11 +220,7 @@ class CustomField(models.Model):
         return f"{self.object_type}.{self.key}"
 
     def display_label(self) -> str:
-        from django.utils.translation import get_language
-
-        if (get_language() or "").lower().startswith("zh") and self.label_zh_hans:
-            return self.label_zh_hans
-        return self.label
+        return localized(self.label, self.label_zh_hans)
 
     def option_values(self) -> list[str]:
         return [o["value"] if isinstance(o, dict) else str(o) for o in self.options or []]
@@ -296,11 +300,7 @@ class PicklistValue(models.Model):
         return self.display_label()
 
     def display_label(self) -> str:
-        from django.utils.translation import get_language
-
-        if (get_language() or "").lower().startswith("zh") and self.label_zh_hans:
-            return self.label_zh_hans
-        return self.label
+        return localized(self.label, self.label_zh_hans)
 
 
 def attach_tags(objs: list[Any]) -> list[Any]:

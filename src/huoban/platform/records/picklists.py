@@ -5,8 +5,9 @@ administrator edited alone (``refresh=True`` rewrites labels from the data files
 ``migrate`` (post_migrate handler of the customers app), from ``huoban loadpicklists`` and from
 ``huoban demo``.
 
-``picklist_codes(key)`` and ``resolve_picklist(key, value)`` are the fast lookups validation and
-imports use (cached per process for a short time, so an administrator's edit shows up quickly).
+``resolve_picklist(key, value)`` and ``picklist_label(key, code)`` are the fast lookups validation,
+imports and list columns use (cached per process for a short time, so an administrator's edit in
+another process shows up quickly; saves in this process clear the cache at once).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import csv
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import Picklist, PicklistValue
+from .models import Picklist, PicklistValue, localized
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -150,37 +152,44 @@ def load_picklists(*, refresh: bool = False, using: str = "default") -> dict[str
 # --- fast lookups ------------------------------------------------------------------------------
 
 _TTL = 30.0
-_CACHE: dict[str, tuple[float, dict[str, str], set[str]]] = {}
+
+
+@dataclass
+class _Loaded:
+    at: float
+    lookup: dict[str, str]  # normalised code / label / alias -> code (active values)
+    codes: set[str]  # active codes
+    labels: dict[str, tuple[str, str]]  # code -> (label, label_zh_hans), inactive values too
+
+
+_CACHE: dict[str, _Loaded] = {}
 
 
 def _norm(value: str) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).lower().split())
 
 
-def _load(key: str) -> tuple[dict[str, str], set[str]]:
+def _load(key: str) -> _Loaded:
     hit = _CACHE.get(key)
     now = time.monotonic()
-    if hit and now - hit[0] < _TTL:
-        return hit[1], hit[2]
-    lookup: dict[str, str] = {}
-    codes: set[str] = set()
-    rows = PicklistValue.objects.filter(picklist__key=key, active=True).values_list(
-        "code", "label", "label_zh_hans", "aliases"
+    if hit and now - hit.at < _TTL:
+        return hit
+    loaded = _Loaded(now, {}, set(), {})
+    rows = PicklistValue.objects.filter(picklist__key=key).values_list(
+        "code", "label", "label_zh_hans", "aliases", "active"
     )
-    for code, label, label_zh, aliases in rows:
-        codes.add(code)
+    for code, label, label_zh, aliases, active in rows:
+        loaded.labels[code] = (label, label_zh)
+        if not active:
+            continue
+        loaded.codes.add(code)
         for name in (label, label_zh, *(aliases or [])):
             if name:
-                lookup.setdefault(_norm(name), code)
-    for code in codes:  # codes win over labels
-        lookup[_norm(code)] = code
-    _CACHE[key] = (now, lookup, codes)
-    return lookup, codes
-
-
-def picklist_codes(key: str) -> set[str]:
-    """Active codes of a picklist (empty when the picklist does not exist)."""
-    return _load(key)[1]
+                loaded.lookup.setdefault(_norm(name), code)
+    for code in loaded.codes:  # codes win over labels
+        loaded.lookup[_norm(code)] = code
+    _CACHE[key] = loaded
+    return loaded
 
 
 def resolve_picklist(key: str, value: Any) -> str:
@@ -188,10 +197,10 @@ def resolve_picklist(key: str, value: Any) -> str:
     text = str(value if value is not None else "").strip()
     if not text:
         return ""
-    lookup, codes = _load(key)
-    if not codes:  # picklist not loaded (fresh database): accept the value as given
+    loaded = _load(key)
+    if not loaded.codes:  # picklist not loaded (fresh database): accept the value as given
         return text
-    code = lookup.get(_norm(text))
+    code = loaded.lookup.get(_norm(text))
     if code is None:
         raise ValueError(_("“%(value)s” is not in the list.") % {"value": text})
     return code
@@ -201,9 +210,12 @@ def picklist_label(key: str, code: str) -> str:
     """Display label of a code in the current language (the code itself when unknown)."""
     if not code:
         return ""
-    value = PicklistValue.objects.filter(picklist__key=key, code=code).first()
-    return value.display_label() if value else code
+    labels = _load(key).labels.get(code)
+    if labels is None:
+        return code
+    return localized(*labels)
 
 
-def clear_cache() -> None:
+def clear_cache(**_: Any) -> None:
+    """Forget the cached lookups (also connected to saves and deletes of picklist values)."""
     _CACHE.clear()

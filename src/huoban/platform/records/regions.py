@@ -82,12 +82,6 @@ def provinces() -> list[Region]:
     return [r for r in regions().values() if r.is_province]
 
 
-def cities(province_code: str | None = None) -> list[Region]:
-    return [
-        r for r in regions().values() if r.parent and (province_code is None or r.parent == province_code)
-    ]
-
-
 def _key(value: str) -> str:
     v = unicodedata.normalize("NFKC", value).strip().lower()
     v = v.replace("ü", "v")

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huoban.platform.access.scoping import service
 from huoban.platform.audit.models import AuditAction, AuditEvent
-from huoban.platform.audit.services import Entry, audit_log, audit_log_many
+from huoban.platform.audit.services import Entry, audit_log, audit_log_many, plain
 from huoban.platform.errors import ConflictError, ValidationError
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, actor_user
@@ -32,16 +31,6 @@ R = TypeVar("R", bound=BaseRecord)
 
 
 # --- snapshots and diffs ---------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
 
 
 def snapshot(obj: BaseRecord) -> dict[str, Any]:
@@ -63,7 +52,7 @@ def snapshot(obj: BaseRecord) -> dict[str, Any]:
         value = getattr(obj, f.attname)
         if f.name in obj.sensitive_fields and value:
             value = "•••"  # the audit trail never stores sensitive values in clear
-        data[f.name] = _plain(value)
+        data[f.name] = plain(value)
     return data
 
 
@@ -159,6 +148,7 @@ def set_tags(obj: BaseRecord, names: Iterable[str]) -> list[str]:
     )
     if hasattr(obj, "_prefetched_objects_cache"):
         obj._prefetched_objects_cache.pop("tagged_items", None)
+    obj.__dict__.pop("_tag_names", None)  # BaseRecord.tag_names reads them again
     return sorted(names)
 
 
@@ -200,10 +190,6 @@ def _bump(obj: BaseRecord, actor: Actor) -> None:
     obj.version += 1
     obj.updated_at = now
     obj.updated_by = user
-
-
-def default_owner_unit(owner: Any) -> Any:
-    return getattr(owner, "primary_unit", None) if owner is not None else None
 
 
 @service
@@ -426,34 +412,41 @@ def record_restore(*, actor: Actor, obj: R) -> R:
 
 @service
 def record_transfer(*, actor: Actor, objs: Sequence[BaseRecord], new_owner: Any, reason: str = "") -> int:
-    """Transfer ownership (single or bulk): owner and owner unit change, each audited."""
+    """Transfer ownership (single or bulk): owner and owner unit change, each record audited and
+    announced; one UPDATE per model."""
     if new_owner is None or not new_owner.is_active:
         raise ValidationError({"owner": [_("Choose an active user.")]})
+    moving = list({(type(o), o.pk): o for o in objs if o.owner_id != new_owner.pk}.values())
+    if not moving:
+        return 0
+    user = actor_user(actor)
+    now = timezone.now()
+    unit_id = new_owner.primary_unit_id
     entries = []
     with transaction.atomic():
-        for obj in objs:
-            if obj.owner_id == new_owner.pk:
-                continue
-            before = (obj.owner_id, obj.owner_unit_id)
-            type(obj)._default_manager.filter(pk=obj.pk).update(
+        by_model: dict[type[BaseRecord], list[BaseRecord]] = {}
+        for obj in moving:
+            by_model.setdefault(type(obj), []).append(obj)
+        for model, items in by_model.items():
+            model._default_manager.unrestricted().filter(pk__in=[o.pk for o in items]).update(
                 owner=new_owner,
-                owner_unit_id=new_owner.primary_unit_id,
+                owner_unit_id=unit_id,
                 version=F("version") + 1,
-                updated_at=timezone.now(),
-                updated_by=actor_user(actor),
+                updated_at=now,
+                updated_by=user,
             )
-            obj.owner, obj.owner_unit_id = new_owner, new_owner.primary_unit_id
+        for obj in moving:
+            previous, previous_unit = obj.owner_id, obj.owner_unit_id
+            obj.owner, obj.owner_unit_id = new_owner, unit_id
             obj.version += 1
+            obj.updated_at, obj.updated_by = now, user
             entries.append(
                 Entry(
                     AuditAction.TRANSFER,
                     obj.object_type,
                     obj.pk,
                     str(obj),
-                    {
-                        "owner": [before[0], new_owner.pk],
-                        "owner_unit": [before[1], new_owner.primary_unit_id],
-                    },
+                    {"owner": [previous, new_owner.pk], "owner_unit": [previous_unit, unit_id]},
                     {"reason": reason} if reason else {},
                 )
             )
@@ -462,7 +455,7 @@ def record_transfer(*, actor: Actor, objs: Sequence[BaseRecord], new_owner: Any,
                 actor=actor,
                 id=obj.pk,
                 owner=new_owner.pk,
-                previous=before[0],
+                previous=previous,
             )
         audit_log_many(actor=actor, entries=entries)
     return len(entries)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from huoban.platform.discovery import app_modules
 from huoban.platform.ops import platform_demo  # noqa: F401  (registers the platform provider)
 from huoban.platform.ops.demo import providers
 
@@ -12,17 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args, **options):
-        import importlib
-
-        from django.apps import apps
-
-        for config in apps.get_app_configs():
-            if config.name.startswith("huoban."):
-                try:
-                    importlib.import_module(f"{config.name}.demo")
-                except ModuleNotFoundError as exc:
-                    if exc.name != f"{config.name}.demo":
-                        raise
+        list(app_modules("demo"))  # importing registers each app's demo providers
         logins: list[str] = []
         for _order, name, fn in providers():
             result = fn()
