@@ -199,3 +199,55 @@ def test_idempotency_key(org, api):
     )
     assert r1.json()["id"] == r2.json()["id"] and r2["Idempotent-Replayed"] == "true"
     assert Customer.objects.unrestricted().count() == 1
+
+
+def test_bad_encodings_are_field_errors_not_500(org, api):
+    client = api(org.admin)
+    data = csv_bytes([["客户名称", "手机"], ["甲公司", "13800138000"]])
+    for encoding in ("rot13", "base64", "utf-16", "nope-1"):
+        r = post(client, data, encoding=encoding)
+        assert r.status_code == 400, (encoding, r.content)
+        assert "encoding" in r.json(), (encoding, r.content)
+
+
+def test_options_are_checked_before_the_run(org, api):
+    client = api(org.admin)
+    data = csv_bytes([["A", "B"], ["甲公司", "13800138000"]])
+    mapping = json.dumps({"A": "name", "B": "phone"})
+    for options in (
+        {"batch_size": "abc"},
+        {"batch_size": 0},
+        {"update_empty": "no"},
+        {"phone_region": 5},
+        {"phone_region": "XX"},
+        {"fields": {"phone": {"phone_region": []}}},
+        {"fields": {"name": {"trim": "no"}}},
+        {"fields": {"rating": {"default": "abc"}}},
+    ):
+        r = post(client, data, mapping=mapping, options=json.dumps(options))
+        assert r.status_code == 400, (options, r.content)
+        assert list(r.json()) == ["options"], (options, r.content)
+    r = post(
+        client,
+        data,
+        mapping=mapping,
+        options=json.dumps({"batch_size": 500, "update_empty": True, "phone_region": "HK"}),
+    )
+    assert r.status_code == 201, r.content
+
+
+def test_idempotency_key_on_export_and_template_posts(org, api):
+    client = api(org.admin)
+    r1 = client.post(
+        "/api/v1/exports/", {"object_type": "customer"}, format="json", HTTP_IDEMPOTENCY_KEY="e1"
+    )
+    r2 = client.post(
+        "/api/v1/exports/", {"object_type": "customer"}, format="json", HTTP_IDEMPOTENCY_KEY="e1"
+    )
+    assert r1.status_code == 202 and r1.json()["id"] == r2.json()["id"]
+    assert r2["Idempotent-Replayed"] == "true"
+    body = {"object_type": "customer", "name": "标准模板", "mapping": {"客户名称": "name"}}
+    r1 = client.post("/api/v1/import-templates/", body, format="json", HTTP_IDEMPOTENCY_KEY="t1")
+    r2 = client.post("/api/v1/import-templates/", body, format="json", HTTP_IDEMPOTENCY_KEY="t1")
+    assert r1.status_code == 201 and r2.status_code == 201 and r1.json()["id"] == r2.json()["id"]
+    assert ImportTemplate.objects.filter(name="标准模板").count() == 1

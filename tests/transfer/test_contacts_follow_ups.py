@@ -44,3 +44,18 @@ def test_follow_ups(org):
     assert [f.type for f in fus] == ["visit", "call"]
     c.refresh_from_db()
     assert c.last_contacted_at is not None  # the service's side effects happened
+
+
+def test_service_path_receives_the_owner_column(org):
+    from huoban.leads.models import Lead
+
+    c = customer_create(actor=org.sales_rep1, data={"name": "杭州甲科技有限公司", "phone": "13800138000"})
+    rows = [["姓名", "客户名称", "手机", "负责人"], ["李雷", c.number, "13911112222", "sales_rep2"]]
+    run = run_import(org.admin, rows, object_type="contact")
+    assert run.counts["created"] == 1, issues(run)
+    assert Contact.objects.unrestricted().get(name="李雷").owner == org.sales_rep2
+    rows = [["姓名", "手机", "负责人"], ["王一", "13800138001", "sales_rep1"], ["李二", "13900139002", ""]]
+    run = run_import(org.admin, rows, object_type="lead")
+    assert run.counts["created"] == 2, issues(run)
+    assert Lead.objects.unrestricted().get(name="王一").owner == org.sales_rep1
+    assert Lead.objects.unrestricted().get(name="李二").owner is not None

@@ -137,3 +137,24 @@ def test_dry_run_projects_counts_and_writes_nothing(org):
     assert preview[1]["values"]["phone"] == "+8613900139000"
     assert preview[3]["errors"][0]["column"] == "手机"
     assert "row 3" in preview[2]["message"]
+
+
+def test_update_moves_the_primary_address(org):
+    from huoban.customers.models import CustomerAddress
+
+    a = existing(org, address="旧地址")
+    b = existing(org, name="上海乙贸易有限公司", phone="13900139000", address="乙旧址")
+    assert CustomerAddress.objects.filter(customer=a, is_primary=True, line="旧地址").exists()
+    rows = [
+        HEADER,
+        ["杭州甲科技有限公司", "13800138000", "", "新地址"],
+        ["上海乙贸易有限公司", "13900139000", "", "乙新址"],
+    ]
+    run = run_import(org.sales_manager, rows, dedup="update", match_keys=["name_phone"])
+    assert run.counts["updated"] == 2, issues(run)
+    assert list(CustomerAddress.objects.filter(customer=a).values_list("line", "is_primary")) == [
+        ("新地址", True)
+    ]
+    assert list(CustomerAddress.objects.filter(customer=b).values_list("line", "is_primary")) == [
+        ("乙新址", True)
+    ]

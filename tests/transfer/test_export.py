@@ -198,3 +198,11 @@ def test_ui_export_page(client, org, data):
     assert client.get(r["Location"]).status_code == 200
     client.force_login(org.sales_rep1)
     assert client.get("/exports/new/?object_type=customer").status_code == 403
+
+
+def test_filter_errors_are_readable_field_messages(org, api, data):
+    r = api(org.admin).get("/api/v1/exports/stream/?object_type=customer&created_at__gte=bad")
+    assert r.status_code == 400
+    messages = r.json()["filters"]
+    assert messages and all("ErrorDetail" not in m and "{" not in m for m in messages), messages
+    assert any(m.startswith("created_at__gte: ") for m in messages), messages

@@ -102,6 +102,7 @@ def customer_after_write(
             for a in CustomerAddress.objects.filter(customer_id__in=updated_ids, is_primary=True)
         }
     new_addresses = []
+    changed = []
     for pk, _p, _ps, _e, _es, address, region in rows:
         if not address:
             continue
@@ -110,8 +111,10 @@ def customer_after_write(
                 {"customer_id": pk, "line": address, "region": region, "is_primary": True, "kind": "office"}
             )
         elif primary[pk].line != address:
-            CustomerAddress.objects.filter(pk=primary[pk].pk).update(line=address, region=region)
+            primary[pk].line, primary[pk].region = address, region
+            changed.append(primary[pk])
     fast_insert(CustomerAddress, new_addresses)
+    CustomerAddress.objects.bulk_update(changed, ["line", "region"], batch_size=500)
 
 
 def _customer_overrides() -> list[FieldSpec]:
@@ -225,20 +228,11 @@ def clean_contact_row(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return out, errors
 
 
-def _user(pk: Any) -> Any:
-    if pk in (None, ""):
-        return None
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk=pk, is_active=True).first()
-
-
 def contact_import_create(*, actor: Any, data: dict[str, Any], custom_fields: Any, tags: Any) -> Any:
+    """``data`` as a form gives it (the engine hands ``owner`` over as a user)."""
     from .services import contact_create
 
     values = {k: v for k, v in data.items() if k != "name_key"}
-    if "owner" in values:
-        values["owner"] = _user(values["owner"])
     return contact_create(
         actor=actor, data=values, custom_fields=custom_fields, tags=tags, confirm_duplicate=True
     )
@@ -252,8 +246,6 @@ def contact_import_update(
 
     contact = Contact.objects.unrestricted().get(pk=pk)
     values = {k: v for k, v in data.items() if k not in ("name_key", "owner_unit")}
-    if "owner" in values:
-        values["owner"] = _user(values["owner"])
     return contact_update(
         actor=actor, contact=contact, data=values, custom_fields=custom_fields, tags=tags, version=version
     )

@@ -14,23 +14,13 @@ from huoban.platform.transfer.registry import FieldSpec, MatchKey, register_impo
 from .models import Urgency
 
 
-def _user(pk: Any) -> Any:
-    if pk in (None, ""):
-        return None
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk=getattr(pk, "pk", pk), is_active=True).first()
-
-
 def lead_import_create(*, actor: Any, data: dict[str, Any], custom_fields: Any, tags: Any) -> Any:
+    """``data`` as a form gives it (the engine hands ``owner`` over as a user)."""
     from .services import lead_create
 
     values = dict(data)
-    if "owner" in values:
-        owner = _user(values.pop("owner"))
-        if owner is not None:
-            values["owner"] = owner
-    values.setdefault("source", "import")
+    if values.get("owner") is None:
+        values.pop("owner", None)  # no owner column, or a user deactivated meanwhile: the rules decide
     if not values.get("source"):
         values["source"] = "import"
     return lead_create(

@@ -33,7 +33,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from huoban.platform.access.scoping import has_perm
 from huoban.platform.api.filters import OrderingFilter
-from huoban.platform.api.records import IdempotentCreateMixin
+from huoban.platform.api.records import IdempotentPostMixin
 from huoban.platform.errors import PermissionDeniedError, ValidationError
 
 from . import exporting, registry, reports, services
@@ -203,9 +203,10 @@ def _template(user: Any, pk: Any) -> ImportTemplate | None:
 
 
 class ImportRunViewSet(
-    IdempotentCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Imports of the caller (administrators see every import)."""
+    """Imports of the caller (administrators see every import). Every POST (create, commit, undo)
+    honours an ``Idempotency-Key``."""
 
     queryset = ImportRun.objects.none()  # for the schema; get_queryset() scopes the real one
     serializer_class = ImportRunSerializer
@@ -230,9 +231,6 @@ class ImportRunViewSet(
 
     @extend_schema(request=ImportCreateSerializer, responses={201: ImportRunSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.dispatch_idempotent(request, self._create)
-
-    def _create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         s = ImportCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
@@ -315,7 +313,7 @@ def _quote(name: str) -> str:
     return quote(name)
 
 
-class ImportTemplateViewSet(viewsets.ModelViewSet):
+class ImportTemplateViewSet(IdempotentPostMixin, viewsets.ModelViewSet):
     """Named mapping templates per object type: {"object_type", "name", "mapping", "options"}."""
 
     serializer_class = ImportTemplateSerializer
@@ -434,7 +432,9 @@ class ExportThrottle(ScopedRateThrottle):
     """Rate limit of exports (settings: REST_FRAMEWORK DEFAULT_THROTTLE_RATES["export"])."""
 
 
-class ExportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExportRunViewSet(
+    IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Exports of the caller. Creating one needs the export permission and a recent step-up
     verification (users with two-factor authentication), and is rate-limited."""
 

@@ -172,6 +172,21 @@ def fast_insert(
         insert_rows(model, insert_columns(model), rows, returning=False, ignore_conflicts=ignore_conflicts)
 
 
+def tags_by_object(model: type[models.Model], ids: Iterable[Any]) -> dict[int, list[str]]:
+    """Tag names of many records in one query ({record id: [names]}), for import and export."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from huoban.platform.records.models import TaggedItem
+
+    ct = ContentType.objects.get_for_model(model)
+    out: dict[int, list[str]] = {}
+    for oid, name in TaggedItem.objects.filter(content_type=ct, object_id__in=list(ids)).values_list(
+        "object_id", "tag__name"
+    ):
+        out.setdefault(oid, []).append(name)
+    return out
+
+
 def to_ranges(ids: Iterable[int]) -> list[list[int]]:
     """[1, 2, 3, 7, 8] → [[1, 3], [7, 8]] (compact undo journal for millions of ids)."""
     out: list[list[int]] = []

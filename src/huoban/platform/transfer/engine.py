@@ -265,6 +265,7 @@ class Engine:
         self.progress: Callable[..., None] | None = None
         self.source: Source | None = None
         self._tags_cache: dict[str, Any] = {}
+        self._user_objects: dict[int, Any] = {}  # service path: owner ids → users, once per run
         self._created_rows: list[dict[str, Any]] | None = None
         self.timings: dict[str, float] = {}
 
@@ -534,16 +535,7 @@ class Engine:
             cleaned, errors = clean(dict(row.data))
         except ValidationError as exc:
             cleaned, errors = row.data, exc.errors
-        for name, messages in (errors or {}).items():
-            if isinstance(messages, dict):  # custom_fields: {key: [messages]}
-                for key, msgs in messages.items():
-                    for m in msgs if isinstance(msgs, list) else [msgs]:
-                        row.errors.append(
-                            {"column": self.label(f"cf.{key}"), "field": f"cf.{key}", "message": str(m)}
-                        )
-                continue
-            for m in messages if isinstance(messages, list) else [messages]:
-                row.errors.append({"column": self.label(name), "field": name, "message": str(m)})
+        row.errors.extend(self._field_errors(errors or {}))
         if not row.errors:
             # fields, plus derived columns the domain computed (e.g. a normalised name)
             row.data = {k: v for k, v in cleaned.items() if k in self.fields or k in self.attnames}
@@ -621,7 +613,7 @@ class Engine:
             .filter(pk__in=targets)
             .values("pk", "version", "custom_fields", *attnames)
         }
-        tag_map = self._current_tags(targets) if "tags" in names else {}
+        tag_map = bulk.tags_by_object(self.model, targets) if "tags" in names else {}
         for op in ops:
             if op.kind != "update":
                 continue
@@ -677,17 +669,6 @@ class Engine:
             op.changes = changes
             op.before = before
             op.data = {"custom_fields": dict(cur["custom_fields"] or {}), "_values": op.data}
-
-    def _current_tags(self, ids: list[int]) -> dict[int, list[str]]:
-        from huoban.platform.records.models import TaggedItem
-
-        ct = ContentType.objects.get_for_model(self.model)
-        out: dict[int, list[str]] = {}
-        for oid, name in TaggedItem.objects.filter(content_type=ct, object_id__in=ids).values_list(
-            "object_id", "tag__name"
-        ):
-            out.setdefault(oid, []).append(name)
-        return out
 
     # --- writing --------------------------------------------------------------------------
 
@@ -824,23 +805,32 @@ class Engine:
             ignore_conflicts=True,
         )
 
+    def _field_errors(self, errors: dict[str, Any], *, known_only: bool = False) -> list[dict[str, str]]:
+        """{"field": [messages], "custom_fields": {key: [messages]}} as row errors; ``known_only``
+        leaves the column empty for names that are not import fields (a service's own keys)."""
+        out = []
+        for name, messages in errors.items():
+            if isinstance(messages, dict):  # custom_fields: {key: [messages]}
+                for key, msgs in messages.items():
+                    for m in msgs if isinstance(msgs, list) else [msgs]:
+                        out.append(
+                            {"column": self.label(f"cf.{key}"), "field": f"cf.{key}", "message": str(m)}
+                        )
+                continue
+            known = not known_only or name in self.fields
+            for m in messages if isinstance(messages, list) else [messages]:
+                out.append(
+                    {
+                        "column": self.label(name) if known else "",
+                        "field": name if known else "",
+                        "message": str(m),
+                    }
+                )
+        return out
+
     def _errors_of(self, exc: Exception) -> list[dict[str, str]]:
         if isinstance(exc, ValidationError):
-            out = []
-            for name, messages in exc.errors.items():
-                if isinstance(messages, dict):
-                    for key, msgs in messages.items():
-                        for m in msgs if isinstance(msgs, list) else [msgs]:
-                            out.append(
-                                {"column": self.label(f"cf.{key}"), "field": f"cf.{key}", "message": str(m)}
-                            )
-                    continue
-                for m in messages if isinstance(messages, list) else [messages]:
-                    col = self.label(name) if name in self.fields else ""
-                    out.append(
-                        {"column": col, "field": name if name in self.fields else "", "message": str(m)}
-                    )
-            return out
+            return self._field_errors(exc.errors, known_only=True)
         if isinstance(exc, _StaleRecord):
             return [
                 {
@@ -860,6 +850,8 @@ class Engine:
         return [{"column": "", "field": "", "message": str(getattr(exc, "message", exc))[:300]}]
 
     def _split(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str] | None]:
+        """Values for a domain service, as a form would give them: users as ``User`` objects
+        (``None`` for one deactivated meanwhile), custom fields and tags apart."""
         values: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         tags = None
@@ -869,9 +861,18 @@ class Engine:
                 tags = value
             elif spec is not None and spec.custom:
                 custom[spec.key] = jsonable(value)
+            elif spec is not None and spec.type == "user" and value is not None:
+                values[name] = self._user_object(value)
             else:
                 values[name] = value
         return values, custom, tags
+
+    def _user_object(self, pk: int) -> Any:
+        if pk not in self._user_objects:
+            from django.contrib.auth import get_user_model
+
+            self._user_objects[pk] = get_user_model().objects.filter(pk=pk, is_active=True).first()
+        return self._user_objects[pk]
 
     def _service_create(self, op: Op) -> int:
         assert self.importer.create_service is not None

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.core.files import File
 from django.db import models
 from django.http import HttpRequest, QueryDict
@@ -31,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huoban.platform.access import registry as access_registry
-from huoban.platform.access.scoping import grants_for, has_perm, scoped, service
+from huoban.platform.access.scoping import has_perm, scoped, service
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import audit_log
 from huoban.platform.errors import PermissionDeniedError, ValidationError
@@ -44,7 +43,6 @@ from .pipeline import Context
 
 STREAM_MAX_ROWS = int(os.environ.get("HUOBAN_EXPORT_STREAM_MAX", "5000"))
 CHUNK = 2000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_cell(value: Any) -> Any:
@@ -225,12 +223,21 @@ def export_queryset(user: Any, object_type: str, filters: dict[str, Any] | None)
     try:
         qs = view.filter_queryset(view.get_queryset())
     except DRFValidationError as exc:
-        raise ValidationError({"filters": exc.detail if isinstance(exc.detail, list) else [str(exc.detail)]})
+        raise ValidationError({"filters": _filter_messages(exc.detail)})
     if not getattr(qs, "_huoban_scoped", False):  # a viewset that forgot the door: never export
         raise PermissionDeniedError()
     if ids:
         qs = qs.filter(pk__in=[int(i) for i in ids])
     return qs.prefetch_related(None).select_related(None)
+
+
+def _filter_messages(detail: Any) -> list[str]:
+    """DRF filter errors ({"param": ["message"]}) as "param: message" lines."""
+    if isinstance(detail, dict):
+        return [f"{param}: {m}" for param, msgs in detail.items() for m in _filter_messages(msgs)]
+    if isinstance(detail, list):
+        return [m for item in detail for m in _filter_messages(item)]
+    return [str(detail)]
 
 
 # --- row rendering ---------------------------------------------------------------------------
@@ -399,15 +406,9 @@ class Renderer:
     ) -> Iterator[list[Any]]:
         tags: dict[int, list[str]] = {}
         if tag_col is not None and pk_pos is not None:
-            from django.contrib.contenttypes.models import ContentType
+            from .bulk import tags_by_object
 
-            from huoban.platform.records.models import TaggedItem
-
-            ct = ContentType.objects.get_for_model(self.model)
-            for oid, name in TaggedItem.objects.filter(
-                content_type=ct, object_id__in=[v[pk_pos] for v in chunk]
-            ).values_list("object_id", "tag__name"):
-                tags.setdefault(oid, []).append(name)
+            tags = tags_by_object(self.model, [v[pk_pos] for v in chunk])
         ref_labels: dict[int, dict[Any, str]] = {}
         for i, col in refs:
             pos = positions[i]
@@ -467,11 +468,23 @@ def write_xlsx(fh: Any, header: list[str], rows: Iterator[list[Any]], title: str
 # --- services ---------------------------------------------------------------------------------
 
 
-def check_export_allowed(user: Any, object_type: str) -> None:
+def check_export_allowed(user: Any, object_type: str, format: str | None = None) -> None:
     if access_registry.find(object_type) is None:
         raise ValidationError({"object_type": [_("Unknown object type.")]})
     if user is None or not has_perm(user, object_type, "export"):
         raise PermissionDeniedError(_("You do not have permission to export these records."))
+    if format is not None and format not in ExportRun.Format.values:
+        raise ValidationError({"format": [_("Choose csv or xlsx.")]})
+
+
+def _file_name(object_type: str, format: str) -> str:
+    return f"{object_type}-{timezone.localtime().strftime('%Y%m%d-%H%M%S')}.{format}"
+
+
+def _write_xlsx(fh: Any, renderer: Renderer, rows: Iterator[list[Any]]) -> None:
+    """The sheet is named after the object type (in the active language)."""
+    title = str(access_registry.get(renderer.object_type).label_plural)
+    write_xlsx(fh, renderer.header(), rows, title=title)
 
 
 def _audit_export(
@@ -516,9 +529,7 @@ def export_create(
     from huoban.platform.jobs.services import job_enqueue
 
     user = actor_user(actor)
-    check_export_allowed(user, object_type)
-    if format not in ExportRun.Format.values:
-        raise ValidationError({"format": [_("Choose csv or xlsx.")]})
+    check_export_allowed(user, object_type, format)
     filters = filters or {}
     if not isinstance(filters, dict):
         raise ValidationError({"filters": [_("Expected an object of filters.")]})
@@ -551,8 +562,9 @@ def export_execute(run: ExportRun, progress: Any = None) -> ExportRun:
     user = run.created_by
     check_export_allowed(user, run.object_type)
     ExportRun.objects.filter(pk=run.pk).update(status=ExportRun.Status.RUNNING)
-    lang = getattr(user, "language", "") or settings.LANGUAGE_CODE
-    with translation.override(lang):
+    from .jobs import user_language
+
+    with translation.override(user_language(user)):
         qs = export_queryset(user, run.object_type, run.filters)
         total = qs.count()
         cols = resolve_columns(run.object_type, run.columns)
@@ -562,13 +574,11 @@ def export_execute(run: ExportRun, progress: Any = None) -> ExportRun:
             if progress is not None and total:
                 progress(min(99, done * 100 / total))
 
-        label = str(access_registry.get(run.object_type).label_plural)
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-        name = f"{run.object_type}-{stamp}.{run.format}"
+        name = _file_name(run.object_type, run.format)
         with tempfile.TemporaryFile() as tmp:
             rows = renderer.rows(qs, tick)
             if run.format == "xlsx":
-                write_xlsx(tmp, renderer.header(), rows, title=label)
+                _write_xlsx(tmp, renderer, rows)
             else:
                 for chunk in csv_stream(renderer.header(), rows):
                     tmp.write(chunk)
@@ -623,9 +633,7 @@ def export_stream(
     Raises ValidationError when the list is larger than HUOBAN_EXPORT_STREAM_MAX (use a job).
     """
     user = actor_user(actor)
-    check_export_allowed(user, object_type)
-    if format not in ExportRun.Format.values:
-        raise ValidationError({"format": [_("Choose csv or xlsx.")]})
+    check_export_allowed(user, object_type, format)
     qs = export_queryset(user, object_type, filters or {})
     total = qs.count()
     if total > STREAM_MAX_ROWS:
@@ -639,17 +647,11 @@ def export_stream(
         )
     cols = resolve_columns(object_type, columns)
     renderer = Renderer(user, object_type, cols, typed=format == "xlsx")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    name = f"{object_type}-{stamp}.{format}"
+    name = _file_name(object_type, format)
     _audit_export(user, object_type, format, total, filters, [c.key for c in cols], renderer.masked)
     if format == "xlsx":
         buf = io.BytesIO()
-        write_xlsx(
-            buf,
-            renderer.header(),
-            renderer.rows(qs),
-            title=str(access_registry.get(object_type).label_plural),
-        )
+        _write_xlsx(buf, renderer, renderer.rows(qs))
         return (
             name,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -660,18 +662,9 @@ def export_stream(
 
 
 def visible_exports(user: Any) -> Any:
-    qs = ExportRun.objects.select_related("created_by")
-    if grants_for(user).is_admin:
-        return qs
-    return qs.filter(created_by=user)
+    from .services import own_or_all
 
-
-def column_choices(object_type: str) -> list[tuple[str, str]]:
-    return [(c.key, str(c.label)) for c in available_columns(object_type)]
-
-
-def model_label(model: type[models.Model]) -> str:
-    return str(model._meta.verbose_name_plural)
+    return own_or_all(user, ExportRun.objects.select_related("created_by"))
 
 
 def mark_downloaded(run: ExportRun) -> None:

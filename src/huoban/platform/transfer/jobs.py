@@ -21,12 +21,24 @@ log = logging.getLogger("huoban.transfer")
 MAX_RETRIES = 3
 
 
-def _language(user: Any) -> str:
+def user_language(user: Any) -> str:
+    """The language a user reads (for texts written in the background on their behalf)."""
     return (
         (getattr(user, "language", "") or settings.LANGUAGE_CODE)
         if user is not None
         else settings.LANGUAGE_CODE
     )
+
+
+def _failure(exc: Exception) -> str:
+    """What the run page shows: the messages of a domain error, else the exception."""
+    from huoban.platform.errors import DomainError
+
+    from .services import error_messages
+
+    if isinstance(exc, DomainError):
+        return "; ".join(error_messages(exc))
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _final_attempt(job: Any, kind: str) -> bool:
@@ -43,14 +55,14 @@ def import_job(job: Any, progress: Progress) -> dict[str, Any]:
         return {"import": run.pk, "counts": run.counts}
     try:
         # messages stored in the report are written in the language of the person who imports
-        with translation.override(_language(run.created_by)):
+        with translation.override(user_language(run.created_by)):
             run = import_execute(run, progress)
     except LeaseLost:
         log.warning("import %s: another worker holds the lease; stopping", run.pk)
         return {"import": run.pk, "superseded": True}
     except Exception as exc:
         final = _final_attempt(job, "transfer.import")
-        message = f"{type(exc).__name__}: {exc}"[:2000]
+        message = _failure(exc)[:2000]
         ImportRun.objects.filter(pk=run.pk).update(
             status=ImportRun.Status.FAILED if final else ImportRun.Status.QUEUED,
             error=message,
@@ -76,7 +88,7 @@ def undo_job(job: Any, progress: Progress) -> dict[str, Any]:
     except Exception as exc:
         if _final_attempt(job, "transfer.undo"):
             result = dict(run.undo_result or {})
-            result.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            result.update(status="failed", error=_failure(exc)[:500])
             ImportRun.objects.filter(pk=run.pk).update(undo_result=result)
         raise
     from django.utils.translation import gettext_noop
@@ -108,7 +120,7 @@ def export_job(job: Any, progress: Progress) -> dict[str, Any]:
         if _final_attempt(job, "transfer.export"):
             ExportRun.objects.filter(pk=run.pk).update(
                 status=ExportRun.Status.FAILED,
-                error=f"{type(exc).__name__}: {exc}"[:2000],
+                error=_failure(exc)[:2000],
                 finished_at=timezone.now(),
             )
         raise

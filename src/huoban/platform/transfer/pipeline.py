@@ -86,22 +86,22 @@ class Context:
 
         User = get_user_model()
         names: dict[str, set[int]] = {}
+        usernames: dict[str, set[int]] = {}
         for pk, username, display, first, last, email, unit in User.objects.filter(
             is_active=True
         ).values_list(
             "pk", "username", "display_name", "first_name", "last_name", "email", "primary_unit_id"
         ):
             self.user_units[pk] = unit
-            keys = {username, email, display, f"{first} {last}", f"{last}{first}", f"{first}{last}"}
+            usernames[_norm(username)] = {pk}
+            keys = {email, display, f"{first} {last}", f"{last}{first}", f"{first}{last}"}
             if display:
                 keys.update(p for p in display.split() if len(p) >= 2)
             for k in keys:
                 n = _norm(k)
                 if n:
                     names.setdefault(n, set()).add(pk)
-        # usernames are unique and win over display names
-        for pk, username in User.objects.filter(is_active=True).values_list("pk", "username"):
-            names[_norm(username)] = {pk}
+        names.update(usernames)  # usernames are unique and win over display names
         self.users = {k: (next(iter(v)) if len(v) == 1 else AMBIGUOUS) for k, v in names.items()}
 
     def picklist(self, key: str, store_as: str = "code") -> tuple[dict[str, Any], list[tuple[str, Any]]]:

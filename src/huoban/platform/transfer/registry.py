@@ -124,14 +124,15 @@ class Importer:
     # bulk path: called in the batch transaction with the ids created / updated (related rows,
     # identifiers …); also after an undo restored records
     after_write: Callable[..., None] | None = None
-    # per-row path: the domain's own services write each row (rich side effects, small volumes)
+    # per-row path: the domain's own services write each row (rich side effects, small volumes);
+    # called as service(actor=, data=, custom_fields=, tags=[, pk=, version=]) with user fields as
+    # User objects, the way a form hands them over
     create_service: Callable[..., Any] | None = None
     update_service: Callable[..., Any] | None = None
     created_event: str = ""
     number_field: str = ""  # filled with next_numbers(object_type, n) on create
     importable: bool = True
     export_columns: list[str] | None = None  # default export columns (field names)
-    header_aliases: dict[str, str] = field(default_factory=dict)  # normalised header -> field
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:

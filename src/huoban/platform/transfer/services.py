@@ -54,17 +54,34 @@ def check_import_allowed(actor: Actor, object_type: str, dedup: str | None = Non
         raise PermissionDeniedError(_("Updating existing records needs the change permission."))
 
 
+def own_or_all(user: Any, qs: Any) -> Any:
+    """Imports, exports and templates are their author's; administrators see everyone's."""
+    return qs if grants_for(user).is_admin else qs.filter(created_by=user)
+
+
 def visible_runs(user: Any) -> Any:
-    qs = ImportRun.objects.select_related("created_by", "template")
-    if grants_for(user).is_admin:
-        return qs
-    return qs.filter(created_by=user)
+    return own_or_all(user, ImportRun.objects.select_related("created_by", "template"))
 
 
-def _check_owner(actor: Actor, run: ImportRun) -> None:
+def _check_owner(actor: Actor, obj: ImportRun | ImportTemplate) -> None:
     user = actor_user(actor)
-    if user is None or (run.created_by_id != user.pk and not grants_for(user).is_admin):
+    if user is None or (obj.created_by_id != user.pk and not grants_for(user).is_admin):
         raise PermissionDeniedError()
+
+
+def error_messages(exc: Exception) -> list[str]:
+    """A domain error as lines for a page or a failed run ("field: message")."""
+    if isinstance(exc, ValidationError):
+        out = []
+        for field, msgs in exc.errors.items():
+            if isinstance(msgs, dict):
+                msgs = [f"{k}: {v}" for k, v in msgs.items()]
+            for m in msgs if isinstance(msgs, list) else [msgs]:
+                out.append(
+                    str(m) if field in ("non_field_errors", "file", "mapping", "options") else f"{field}: {m}"
+                )
+        return out
+    return [str(getattr(exc, "message", exc))]
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -84,17 +101,19 @@ def clean_options(importer: registry.Importer, options: Any) -> dict[str, Any]:
     unknown = set(options) - RUN_OPTIONS
     if unknown:
         errors.append(_("Unknown options: %(o)s.") % {"o": ", ".join(sorted(unknown))})
-    if options.get("date_format", "auto") not in DATE_FORMATS:
-        errors.append(_("Date format must be one of %(f)s.") % {"f": ", ".join(DATE_FORMATS)})
-    if options.get("decimal_separator", "auto") not in ("auto", ".", ","):
-        errors.append(_("Decimal separator must be auto, “.” or “,”."))
-    names = {f.name for f in registry.all_fields(importer)}
+    _check_reading_options(options, errors)
+    size = options.get("batch_size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 50000):
+        errors.append(_("“batch_size” must be a whole number from 1 to 50000."))
+    if not isinstance(options.get("update_empty", False), bool):
+        errors.append(_("“%(o)s” must be true or false.") % {"o": "update_empty"})
+    specs = {f.name: f for f in registry.all_fields(importer)}
     fields = options.get("fields") or {}
     if not isinstance(fields, dict):
         errors.append(_("“fields” must map field names to options."))
         fields = {}
     for name, opts in fields.items():
-        if name not in names:
+        if name not in specs:
             errors.append(_("Unknown field “%(f)s” in options.") % {"f": name})
             continue
         if not isinstance(opts, dict):
@@ -103,13 +122,41 @@ def clean_options(importer: registry.Importer, options: Any) -> dict[str, Any]:
         bad = set(opts) - FIELD_OPTIONS
         if bad:
             errors.append(_("Unknown options for “%(f)s”: %(o)s.") % {"f": name, "o": ", ".join(sorted(bad))})
-        if opts.get("date_format", "auto") not in DATE_FORMATS:
-            errors.append(_("Date format must be one of %(f)s.") % {"f": ", ".join(DATE_FORMATS)})
+        _check_reading_options(opts, errors)
+        for flag in ("trim", "halfwidth"):
+            if not isinstance(opts.get(flag, True), bool):
+                errors.append(_("“%(o)s” must be true or false.") % {"o": f"{name}.{flag}"})
         if "values" in opts and not isinstance(opts["values"], dict):
             errors.append(_("Value map of “%(f)s” must be an object.") % {"f": name})
     if errors:
         raise ValidationError({"options": errors})
+    _check_defaults(specs, options)
     return options
+
+
+def _check_reading_options(opts: dict[str, Any], errors: list[str]) -> None:
+    """The options a run and each field share: date format, decimal separator, phone region."""
+    import phonenumbers
+
+    if opts.get("date_format", "auto") not in DATE_FORMATS:
+        errors.append(_("Date format must be one of %(f)s.") % {"f": ", ".join(DATE_FORMATS)})
+    if opts.get("decimal_separator", "auto") not in ("auto", ".", ","):
+        errors.append(_("Decimal separator must be auto, “.” or “,”."))
+    region = opts.get("phone_region", "CN")
+    if not isinstance(region, str) or region not in phonenumbers.SUPPORTED_REGIONS:
+        errors.append(_("“%(r)s” is not a phone region (e.g. CN, HK, US).") % {"r": str(region)[:10]})
+
+
+def _check_defaults(specs: dict[str, registry.FieldSpec], options: dict[str, Any]) -> None:
+    """Convert every default value now, so a bad one is refused here and not in the running job."""
+    from .pipeline import Context, compile_field
+
+    shared = {k: v for k, v in options.items() if k in ("date_format", "decimal_separator", "phone_region")}
+    ctx = None
+    for name, opts in (options.get("fields") or {}).items():
+        if opts.get("default") not in (None, ""):
+            ctx = ctx or Context.for_actor(None)
+            compile_field(specs[name], [], [], {**shared, **opts}, ctx)  # raises {"options": [...]}
 
 
 def _json_arg(value: Any, name: str, kind: type) -> Any:
@@ -485,8 +532,14 @@ def import_undo_execute(run: ImportRun, actor: Actor, progress: Any = None) -> d
                 changed_since += alive.filter(version__gt=1).count()
                 removed += alive.update(deleted_at=now, deleted_by_id=uid, version=F("version") + 1)
             entries = []
+            current = {
+                row["pk"]: row
+                for row in manager.unrestricted()
+                .filter(pk__in=[e["id"] for e in batch.updated])
+                .values("pk", "version", "custom_fields")
+            }
             for entry in batch.updated:
-                ok, changes = _restore(model, entry, fields, uid, now)
+                ok, changes = _restore(model, entry, current.get(entry["id"]), fields, uid, now)
                 if ok:
                     restored += 1
                     restored_ids.append(entry["id"])
@@ -543,12 +596,17 @@ def import_undo_execute(run: ImportRun, actor: Actor, progress: Any = None) -> d
 
 
 def _restore(
-    model: Any, entry: dict[str, Any], fields: dict[str, registry.FieldSpec], uid: Any, now: Any
+    model: Any,
+    entry: dict[str, Any],
+    current: dict[str, Any] | None,
+    fields: dict[str, registry.FieldSpec],
+    uid: Any,
+    now: Any,
 ) -> tuple[bool, dict[str, Any]]:
+    """Put back the values an import overwrote, unless the record changed since (version)."""
     from huoban.platform.records.encryption import decrypt
 
     manager = model._default_manager
-    current = manager.unrestricted().filter(pk=entry["id"]).values("version", "custom_fields").first()
     if current is None or current["version"] != entry["version"]:
         return False, {}
     values: dict[str, Any] = {}
@@ -559,7 +617,7 @@ def _restore(
     for name, old in (entry.get("before") or {}).items():
         spec = fields.get(name)
         if name == "tags":
-            _set_tags(model, entry["id"], old or [])
+            _remove_tags_except(model, entry["id"], old or [])
             changes["tags"] = ["…", old]
             continue
         if spec is not None and spec.custom:
@@ -586,7 +644,8 @@ def _restore(
     return n == 1, changes
 
 
-def _set_tags(model: Any, pk: int, names: list[str]) -> None:
+def _remove_tags_except(model: Any, pk: int, names: list[str]) -> None:
+    """An import only adds tags to existing records: undoing it removes the tags it added."""
     from django.contrib.contenttypes.models import ContentType
 
     from huoban.platform.records.models import TaggedItem
@@ -630,8 +689,7 @@ def template_save(
     if bad:
         raise ValidationError({"mapping": [_("Unknown fields: %(f)s.") % {"f": ", ".join(map(str, bad))}]})
     if template is not None:
-        if template.created_by_id != user.pk and not grants_for(user).is_admin:
-            raise PermissionDeniedError()
+        _check_owner(actor, template)
         template.name, template.mapping, template.options = name[:120], mapping, opts
         template.updated_at = timezone.now()
         try:
@@ -651,9 +709,7 @@ def template_save(
 
 @service
 def template_delete(*, actor: Actor, template: ImportTemplate) -> None:
-    user = actor_user(actor)
-    if user is None or (template.created_by_id != user.pk and not grants_for(user).is_admin):
-        raise PermissionDeniedError()
+    _check_owner(actor, template)
     template.delete()
 
 

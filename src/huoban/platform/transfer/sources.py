@@ -107,6 +107,7 @@ def normalise_encoding(name: str) -> str:
         return ""
     try:
         codecs.lookup(name)
+        b"x".decode(name, errors="replace")  # rot13, base64 … are codecs but not text encodings
     except LookupError:
         raise ValidationError({"encoding": [_("Unknown encoding “%(name)s”.") % {"name": name}]})
     if name in ("gbk", "gb2312", "cp936"):
@@ -206,10 +207,16 @@ class CsvSource(Source):
         self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, errors="replace", newline="")
         self._reader = csv.reader(self._text, delimiter=self.delimiter or ",")
         self._line = 0
-        for _i in range(self.header_row - 1):
-            next(self._reader, None)
-            self._line += 1
-        header = next(self._reader, None)
+        try:
+            for _i in range(self.header_row - 1):
+                next(self._reader, None)
+                self._line += 1
+            header = next(self._reader, None)
+        except UnicodeError:  # e.g. UTF-16 chosen for a file without a byte order mark
+            self.close()
+            raise ValidationError(
+                {"encoding": [_("The file cannot be read as %(name)s.") % {"name": self.encoding}]}
+            )
         self._line += 1
         self.headers = [h.strip().lstrip("\ufeff").strip() for h in header] if header else []
 

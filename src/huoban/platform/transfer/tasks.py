@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
@@ -22,6 +23,7 @@ def resume_stale(now: dt.datetime | None = None) -> list[int]:
     """Queue imports whose worker stopped sending heartbeats; returns their ids."""
     from huoban.platform.jobs.services import job_enqueue
 
+    from .jobs import user_language
     from .models import ImportRun
 
     now = now or timezone.now()
@@ -36,11 +38,13 @@ def resume_stale(now: dt.datetime | None = None) -> list[int]:
         )
         if n != 1 or run.created_by is None:
             continue
+        with translation.override(user_language(run.created_by)):
+            title = _("Resume import of %(file)s") % {"file": run.file_name}
         job = job_enqueue(
             kind="transfer.import",
             actor=run.created_by,
             params={"run": run.pk, "resumed": True},
-            title=f"Resume import {run.file_name}"[:200],
+            title=title[:200],
             notify=False,
         )
         ImportRun.objects.filter(pk=run.pk).update(job=job)

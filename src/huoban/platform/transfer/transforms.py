@@ -43,16 +43,9 @@ def halfwidth_strict(value: str) -> str:
     return value.translate(_HALF_PUNCT)
 
 
-_SPACES = re.compile(r"\s+")
-
-
 def trim(value: str) -> str:
     """Strip leading/trailing whitespace (including the ideographic space and NBSP)."""
     return value.strip().strip("\u3000\u00a0\ufeff").strip()
-
-
-def collapse_spaces(value: str) -> str:
-    return _SPACES.sub(" ", value)
 
 
 def cell_text(value: Any) -> str:

@@ -50,20 +50,6 @@ def _run(request: HttpRequest, pk: int) -> ImportRun:
     return run
 
 
-def _errors_text(exc: DomainError) -> list[str]:
-    if isinstance(exc, ValidationError):
-        out = []
-        for field, msgs in exc.errors.items():
-            if isinstance(msgs, dict):
-                msgs = [f"{k}: {v}" for k, v in msgs.items()]
-            for m in msgs if isinstance(msgs, list) else [msgs]:
-                out.append(
-                    str(m) if field in ("non_field_errors", "file", "mapping", "options") else f"{field}: {m}"
-                )
-        return out
-    return [str(getattr(exc, "message", exc))]
-
-
 # --- imports ----------------------------------------------------------------------------------
 
 
@@ -114,7 +100,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 )
             return redirect("transfer:import-map", pk=run.pk)
         except DomainError as exc:
-            errors = _errors_text(exc)
+            errors = services.error_messages(exc)
     selected = previous.object_type if previous else request.GET.get("object_type", types[0][0])
     templates = ImportTemplate.objects.filter(object_type__in=[k for k, _l in types]).order_by(
         "object_type", "name"
@@ -238,7 +224,7 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
             services.import_start(actor=request.user, run=run, dry_run=True)
             return redirect("transfer:import-preview", pk=run.pk)
         except DomainError as exc:
-            errors = _errors_text(exc)
+            errors = services.error_messages(exc)
         except ValueError:
             errors = [_("Check the header row number.")]
         run.refresh_from_db()
@@ -368,7 +354,7 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.import_start(actor=request.user, run=run, dry_run=False)
     except DomainError as exc:
-        for m in _errors_text(exc):
+        for m in services.error_messages(exc):
             messages.error(request, m)
         return redirect("transfer:import-preview", pk=run.pk)
     return redirect("transfer:import-detail", pk=run.pk)
@@ -415,7 +401,7 @@ def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
         services.import_undo(actor=request.user, run=run)
         messages.success(request, _("The import is being undone."))
     except DomainError as exc:
-        for m in _errors_text(exc):
+        for m in services.error_messages(exc):
             messages.error(request, m)
     return redirect("transfer:import-detail", pk=run.pk)
 
@@ -503,7 +489,7 @@ def export_new(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         except _Throttled:
             errors = [_("Too many exports in a short time. Try again later.")]
         except DomainError as exc:
-            errors = _errors_text(exc)
+            errors = services.error_messages(exc)
     count = exporting.export_queryset(request.user, object_type, dict(filters)).count()
     return render(
         request,
