@@ -11,9 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from huoban.customers.api import RawWriteMixin
+from huoban.customers.api import RawWriteMixin, visible_ref
 from huoban.customers.models import Contact, Customer
-from huoban.platform.access.scoping import scoped
 from huoban.platform.api.records import RecordSerializer, RecordViewSet, UserRefField
 from huoban.platform.errors import ValidationError
 
@@ -71,17 +70,9 @@ class TaskViewSet(RawWriteMixin, RecordViewSet):
     extra_action_permission = {"complete": "change", "reopen": "change"}
 
     def _relations(self, data: dict[str, Any]) -> dict[str, Any]:
-        user = self.request.user
         for key, model in (("customer", Customer), ("contact", Contact)):
             if key in data:
-                raw = data[key]
-                if raw in (None, ""):
-                    data[key] = None
-                    continue
-                obj = scoped(user, model).filter(pk=raw).first() if str(raw).isdigit() else None
-                if obj is None:
-                    raise ValidationError({key: [_("Not found: %(ids)s") % {"ids": raw}]})
-                data[key] = obj
+                data[key] = visible_ref(self.request.user, model, key, data[key])
         if "assignee" in data:
             from huoban.platform.api.records import _active_user
 

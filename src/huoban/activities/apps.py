@@ -33,7 +33,12 @@ def _register_overview() -> None:
     )
 
     def task_events(c, u, limit):
-        rows = scoped(u, Task).filter(customer=c, status=Task.Status.DONE).order_by("-completed_at")[:limit]
+        rows = (
+            scoped(u, Task)
+            .filter(customer=c, status=Task.Status.DONE)
+            .select_related("owner")
+            .order_by("-completed_at")[:limit]
+        )
         return [
             {
                 "at": t.completed_at,

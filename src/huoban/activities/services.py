@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -22,33 +21,17 @@ EDITABLE = ("title", "description", "due_at", "priority", "customer", "contact",
 
 
 def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    from huoban.customers.validation import _choice, _datetime, _text
+    from huoban.customers.validation import Cleaner, _choice, _datetime, _text
 
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    if "title" in data or not partial:
-        try:
-            cleaned["title"] = _text(data.get("title"), 200)
-            if not cleaned["title"]:
-                errors["title"] = [_("This field is required.")]
-        except ValueError as exc:
-            errors["title"] = [str(exc)]
-    if "description" in data:
-        cleaned["description"] = str(data.get("description") or "")[:20000]
-    if "due_at" in data:
-        try:
-            cleaned["due_at"] = _datetime(data.get("due_at"))
-        except ValueError as exc:
-            errors["due_at"] = [str(exc)]
-    if "priority" in data or not partial:
-        try:
-            cleaned["priority"] = _choice(data.get("priority") or Task.Priority.NORMAL, Task.Priority)
-        except ValueError as exc:
-            errors["priority"] = [str(exc)]
-    for key in ("customer", "contact", "owner", "follow_up"):
-        if key in data:
-            cleaned[key] = data[key]
-    return cleaned, errors
+    f = Cleaner(data, ("customer", "contact", "owner", "follow_up"))
+    f.field("title", lambda v: _text(v, 200), always=not partial)
+    if f.cleaned.get("title") == "":
+        f.fail("title", _("This field is required."))
+    if f.has("description"):
+        f.cleaned["description"] = str(data.get("description") or "")[:20000]
+    f.field("due_at", _datetime)
+    f.field("priority", lambda v: _choice(v or Task.Priority.NORMAL, Task.Priority), always=not partial)
+    return f.result()
 
 
 @service
@@ -164,20 +147,19 @@ def reminder_for_follow_up(event: Event) -> Task | None:
     owner = customer.owner or actor_user(event.actor)
     if owner is None:
         return None
-    with transaction.atomic():
-        title = _("Follow up with %(customer)s") % {"customer": customer.name}
-        return task_create(
-            actor=event.actor or SystemActor("follow-up"),
-            data={
-                "title": title[:200],
-                "due_at": due,
-                "customer": customer,
-                "contact": fu.contact,
-                "follow_up": fu,
-                "owner": owner,
-                "description": fu.outcome,
-            },
-        )
+    title = _("Follow up with %(customer)s") % {"customer": customer.name}
+    return task_create(
+        actor=event.actor or SystemActor("follow-up"),
+        data={
+            "title": title[:200],
+            "due_at": due,
+            "customer": customer,
+            "contact": fu.contact,
+            "follow_up": fu,
+            "owner": owner,
+            "description": fu.outcome,
+        },
+    )
 
 
 @service

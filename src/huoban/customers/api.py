@@ -32,7 +32,7 @@ from huoban.platform.records.services import add_tags
 
 from . import selectors
 from .duplicates import customer_duplicate_candidates, duplicate_group_dismiss
-from .merging import contact_merge, customer_merge, merge_undo_by_id
+from .merging import UNDO_DAYS, contact_merge, customer_merge, merge_undo_by_id
 from .models import (
     Attachment,
     Contact,
@@ -43,7 +43,7 @@ from .models import (
     FollowUp,
 )
 from .overview import overview, timeline
-from .pools import customer_release, pool_claim, visible_pools
+from .pools import customer_release, pool_claim, visible_pools, with_customer_counts
 from .services import (
     attachment_add,
     contact_create,
@@ -56,7 +56,7 @@ from .services import (
     follow_up_delete,
     follow_up_update,
 )
-from .validation import clean_customer_data
+from .validation import CONTACT_FIELDS, CUSTOMER_FIELDS, clean_customer_data
 
 # --- shared plumbing -------------------------------------------------------------------------
 
@@ -76,6 +76,16 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Expected a JSON object.")]})
     return dict(data)
+
+
+def _ids(value: Any, field: str, message: str) -> list[int]:
+    """Record ids from a request body (a list of integers), or a field error."""
+    if not isinstance(value, list):
+        raise ValidationError({field: [message]})
+    try:
+        return [int(x) for x in value]
+    except (TypeError, ValueError):
+        raise ValidationError({field: [message]})
 
 
 def _flag(value: Any) -> bool:
@@ -189,21 +199,71 @@ DUPLICATES_409 = OpenApiResponse(
 )
 
 
+class DuplicateGroupSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DuplicateGroup
+        fields = ["id", "object_type", "score", "reasons", "status", "members", "created_at", "updated_at"]
+
+    def get_members(self, obj: DuplicateGroup) -> list[dict[str, Any]]:
+        names = self.context.get("names", {})
+        return [{"id": i, "name": names.get(i, "")} for i in obj.member_ids]
+
+
 class MergeActionsMixin:
-    """``POST {id}/merge/`` and ``POST {id}/merge/{merge_id}/undo/``, ``GET {id}/merges/``."""
+    """Duplicate review and merging, the same for customers and contacts:
+    ``GET duplicates/``, ``POST duplicates/{group_id}/dismiss/``, ``POST {id}/merge/``,
+    ``POST {id}/merge/{merge_id}/undo/`` and ``GET {id}/merges/``."""
 
     merge_object_type = ""
+    merge_service: Any = None
 
-    def _merge(self, request: Request, pk: Any, merge_fn: Any) -> Response:
+    @extend_schema(
+        responses={200: DuplicateGroupSerializer(many=True)},
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "dismissed", "merged", "all"])
+        ],
+        description="Duplicate groups found by the scan (the caller may merge every member).",
+    )
+    @action(detail=False, methods=["get"], url_path="duplicates")
+    def duplicates(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status", DuplicateGroup.Status.OPEN)
+        if status_filter not in DuplicateGroup.Status.values and status_filter != "all":
+            raise ValidationError({"status": [_("Choose open, dismissed, merged or all.")]})
+        qs = selectors.duplicate_groups(
+            request.user, self.merge_object_type, "" if status_filter == "all" else status_filter
+        )
+        page = self.paginate_queryset(qs)  # type: ignore[attr-defined]
+        ids = {i for g in page for i in g.member_ids}
+        model = self.record_model  # type: ignore[attr-defined]
+        names = dict(model._base_manager.filter(pk__in=ids).values_list("pk", "name"))
+        data = DuplicateGroupSerializer(page, many=True, context={"names": names}).data
+        return self.get_paginated_response(data)  # type: ignore[attr-defined]
+
+    @extend_schema(
+        request=None,
+        responses={200: DuplicateGroupSerializer},
+        description="Mark a group as different records: it closes and its pairs are never reported again.",
+    )
+    @action(detail=False, methods=["post"], url_path=r"duplicates/(?P<group_id>\d+)/dismiss")
+    def duplicate_dismiss(self, request: Request, group_id: Any = None) -> Response:
+        group = (
+            selectors.duplicate_groups(request.user, self.merge_object_type, "").filter(pk=group_id).first()
+        )
+        if group is None:
+            raise Http404
+        group = duplicate_group_dismiss(actor=request.user, group=group)
+        return Response(DuplicateGroupSerializer(group).data)
+
+    @extend_schema(request=MERGE_REQUEST, responses={200: MERGE_RESPONSE})
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: Any = None) -> Response:
+        """Merge records into this one: every related record is re-pointed, the others become
+        tombstones that redirect here. Undo within 30 days."""
         survivor = self.get_object()  # type: ignore[attr-defined]
         body = _body(request)
-        absorb = body.get("absorb") or []
-        if not isinstance(absorb, list):
-            raise ValidationError({"absorb": [_("Expected a list of record ids.")]})
-        try:
-            ids = [int(x) for x in absorb]
-        except (TypeError, ValueError):
-            raise ValidationError({"absorb": [_("Expected a list of record ids.")]})
+        ids = _ids(body.get("absorb") or [], "absorb", _("Expected a list of record ids."))
         model = self.record_model  # type: ignore[attr-defined]
         visible = set(scoped(request.user, model, "merge").filter(pk__in=ids).values_list("pk", flat=True))
         missing = [i for i in ids if i not in visible]
@@ -214,9 +274,7 @@ class MergeActionsMixin:
         choices = body.get("choices") or {}
         if not isinstance(choices, dict):
             raise ValidationError({"choices": [_("Expected an object: field → record id.")]})
-        merge = merge_fn(actor=request.user, survivor=survivor, absorb=ids, choices=choices)
-        from .merging import UNDO_DAYS
-
+        merge = self.merge_service(actor=request.user, survivor=survivor, absorb=ids, choices=choices)
         return Response(
             {
                 "merge": merge.pk,
@@ -226,7 +284,9 @@ class MergeActionsMixin:
             }
         )
 
-    def _undo(self, request: Request, pk: Any, merge_id: Any) -> Response:
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path=r"merge/(?P<merge_id>\d+)/undo")
+    def merge_undo(self, request: Request, pk: Any = None, merge_id: Any = None) -> Response:
         survivor = self.get_object()  # type: ignore[attr-defined]
         result = merge_undo_by_id(
             actor=request.user,
@@ -236,7 +296,9 @@ class MergeActionsMixin:
         )
         return Response(result)
 
-    def _merges(self, request: Request, pk: Any) -> Response:
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, description="Merges into this record (for undo).")
+    @action(detail=True, methods=["get"])
+    def merges(self, request: Request, pk: Any = None) -> Response:
         survivor = self.get_object()  # type: ignore[attr-defined]
         rows = selectors.merges_of(self.merge_object_type, survivor.pk)[:50]
         return Response(
@@ -254,31 +316,13 @@ class MergeActionsMixin:
         )
 
 
-class DuplicateGroupSerializer(serializers.ModelSerializer):
-    members = serializers.SerializerMethodField()
-
-    class Meta:
-        model = DuplicateGroup
-        fields = ["id", "object_type", "score", "reasons", "status", "members", "created_at", "updated_at"]
-
-    def get_members(self, obj: DuplicateGroup) -> list[dict[str, Any]]:
-        names = self.context.get("names", {})
-        return [{"id": i, "name": names.get(i, "")} for i in obj.member_ids]
-
-
-def _group_page(view: Any, request: Request, object_type: str) -> Response:
-    status_filter = request.query_params.get("status", DuplicateGroup.Status.OPEN)
-    if status_filter not in DuplicateGroup.Status.values and status_filter != "all":
-        raise ValidationError({"status": [_("Choose open, dismissed, merged or all.")]})
-    qs = selectors.duplicate_groups(
-        request.user, object_type, "" if status_filter == "all" else status_filter
-    )
-    page = view.paginate_queryset(qs)
-    ids = {i for g in page for i in g.member_ids}
-    model = Customer if object_type == "customer" else Contact
-    names = dict(model._base_manager.filter(pk__in=ids).values_list("pk", "name"))
-    data = DuplicateGroupSerializer(page, many=True, context={"names": names}).data
-    return view.get_paginated_response(data)
+MERGE_PERMISSIONS = {
+    "merge": "merge",
+    "merge_undo": "merge",
+    "merges": "merge",
+    "duplicates": "merge",
+    "duplicate_dismiss": "merge",
+}
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -304,29 +348,7 @@ class CustomerSerializer(RecordSerializer):
         fields = [
             *RecordSerializer.Meta.fields,
             "number",
-            "name",
-            "short_name",
-            "kind",
-            "uscc",
-            "industry",
-            "size",
-            "revenue_band",
-            "region",
-            "address",
-            "addresses",
-            "phone",
-            "phones",
-            "email",
-            "emails",
-            "website",
-            "source",
-            "lifecycle_stage",
-            "tier",
-            "rating",
-            "last_contacted_at",
-            "next_follow_up_at",
-            "id_number",
-            "bank_account",
+            *CUSTOMER_FIELDS,
             "pool",
             "pooled_at",
             "confirm_duplicate",
@@ -334,31 +356,7 @@ class CustomerSerializer(RecordSerializer):
         read_only_fields = [*RecordSerializer.Meta.read_only_fields, "number", "pooled_at"]
 
 
-CUSTOMER_WRITABLE = (
-    "name",
-    "short_name",
-    "kind",
-    "uscc",
-    "industry",
-    "size",
-    "revenue_band",
-    "region",
-    "address",
-    "addresses",
-    "phone",
-    "phones",
-    "email",
-    "emails",
-    "website",
-    "source",
-    "lifecycle_stage",
-    "tier",
-    "rating",
-    "last_contacted_at",
-    "next_follow_up_at",
-    "id_number",
-    "bank_account",
-)
+CUSTOMER_WRITABLE = CUSTOMER_FIELDS
 
 
 class RegionFilterMixin:
@@ -417,13 +415,10 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     prefetch_related = ("addresses", "tagged_items__tag")
     writable = CUSTOMER_WRITABLE
     merge_object_type = "customer"
+    merge_service = staticmethod(customer_merge)
     extra_action_permission = {
-        "merge": "merge",
-        "merge_undo": "merge",
-        "merges": "merge",
-        "duplicates": "merge",
+        **MERGE_PERMISSIONS,
         "duplicate_scan": "merge",
-        "duplicate_dismiss": "merge",
         "duplicate_check": "view",
         "release": "change",
         "bulk_release": "change",
@@ -546,7 +541,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
             raise ValidationError({"ids": [_("Choose at least one record.")]})
         if not isinstance(tags, list) or not tags:
             raise ValidationError({"tags": [_("Enter at least one tag.")]})
-        objs = self._load_many([int(i) for i in ids], "change")
+        objs = self._load_many(_ids(ids, "ids", _("Expected a list of record ids.")), "change")
         return Response({"changed": add_tags(actor=request.user, objs=objs, names=tags)})
 
     # --- 360° ---
@@ -574,18 +569,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
             limit = 50
         return Response({"results": timeline(self.get_object(), request.user, limit)})
 
-    # --- duplicates ---
-
-    @extend_schema(
-        responses={200: DuplicateGroupSerializer(many=True)},
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "dismissed", "merged", "all"])
-        ],
-        description="Duplicate groups found by the scan (the caller may merge every member).",
-    )
-    @action(detail=False, methods=["get"], url_path="duplicates")
-    def duplicates(self, request: Request) -> Response:
-        return _group_page(self, request, "customer")
+    # --- duplicates (list, dismiss, merge and undo: MergeActionsMixin) ---
 
     @extend_schema(
         request=None,
@@ -608,19 +592,6 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
         )
         job.refresh_from_db()
         return Response({"job": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(
-        request=None,
-        responses={200: DuplicateGroupSerializer},
-        description="Mark a group as different customers: it closes and its pairs are never reported again.",
-    )
-    @action(detail=False, methods=["post"], url_path=r"duplicates/(?P<group_id>\d+)/dismiss")
-    def duplicate_dismiss(self, request: Request, group_id: Any = None) -> Response:
-        group = selectors.duplicate_groups(request.user, "customer", "").filter(pk=group_id).first()
-        if group is None:
-            raise Http404
-        group = duplicate_group_dismiss(actor=request.user, group=group)
-        return Response(DuplicateGroupSerializer(group).data)
 
     @extend_schema(
         request=CustomerSerializer,
@@ -648,25 +619,6 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
             exclude_ids=exclude,
         )
         return Response({"duplicates": found})
-
-    # --- merge ---
-
-    @extend_schema(request=MERGE_REQUEST, responses={200: MERGE_RESPONSE})
-    @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk: Any = None) -> Response:
-        """Merge customers into this one: every related record is re-pointed, the others become
-        tombstones that redirect here. Undo within 30 days."""
-        return self._merge(request, pk, customer_merge)
-
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["post"], url_path=r"merge/(?P<merge_id>\d+)/undo")
-    def merge_undo(self, request: Request, pk: Any = None, merge_id: Any = None) -> Response:
-        return self._undo(request, pk, merge_id)
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, description="Merges into this customer (for undo).")
-    @action(detail=True, methods=["get"])
-    def merges(self, request: Request, pk: Any = None) -> Response:
-        return self._merges(request, pk)
 
     # --- pool ---
 
@@ -702,14 +654,15 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
         ids = _body(request).get("ids") or []
         if not isinstance(ids, list) or not ids:
             raise ValidationError({"ids": [_("Choose at least one record.")]})
-        objs = self._load_many([int(i) for i in ids], "change")
+        objs = self._load_many(_ids(ids, "ids", _("Expected a list of record ids.")), "change")
         return Response({"released": self._release(request, objs)})
 
     def _release(self, request: Request, objs: list[Customer]) -> int:
         body = _body(request)
         pool = None
         if body.get("pool") not in (None, ""):
-            pool = visible_pools(request.user).filter(pk=body["pool"]).first()
+            raw = str(body["pool"])
+            pool = visible_pools(request.user).filter(pk=raw).first() if raw.isdigit() else None
             if pool is None:
                 raise ValidationError({"pool": [_("Choose a public pool you can see.")]})
         return customer_release(
@@ -718,6 +671,9 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
 
 
 # --- contacts ---------------------------------------------------------------------------------
+
+
+CONTACT_WRITABLE = ("name", "customer", "customers", *(f for f in CONTACT_FIELDS if f != "name"))
 
 
 class ContactSerializer(RecordSerializer):
@@ -729,50 +685,10 @@ class ContactSerializer(RecordSerializer):
 
     class Meta(RecordSerializer.Meta):
         model = Contact
-        fields = [
-            *RecordSerializer.Meta.fields,
-            "name",
-            "customer",
-            "customers",
-            "title",
-            "department",
-            "mobile",
-            "phone",
-            "phones",
-            "email",
-            "emails",
-            "wechat",
-            "birthday",
-            "decision_role",
-            "preferred_channel",
-            "consents",
-            "left_company",
-            "left_at",
-        ]
+        fields = [*RecordSerializer.Meta.fields, *CONTACT_WRITABLE]
 
     def get_customers(self, obj: Contact) -> list[int]:
         return sorted(link.customer_id for link in obj.customer_links.all())
-
-
-CONTACT_WRITABLE = (
-    "name",
-    "customer",
-    "customers",
-    "title",
-    "department",
-    "mobile",
-    "phone",
-    "phones",
-    "email",
-    "emails",
-    "wechat",
-    "birthday",
-    "decision_role",
-    "preferred_channel",
-    "consents",
-    "left_company",
-    "left_at",
-)
 
 
 def _check_customers_visible(request: Request, data: dict[str, Any]) -> None:
@@ -812,13 +728,8 @@ class ContactViewSet(MergeActionsMixin, RawWriteMixin, RecordViewSet):
     prefetch_related = ("customer_links", "tagged_items__tag")
     writable = CONTACT_WRITABLE
     merge_object_type = "contact"
-    extra_action_permission = {
-        "merge": "merge",
-        "merge_undo": "merge",
-        "merges": "merge",
-        "duplicates": "merge",
-        "duplicate_dismiss": "merge",
-    }
+    merge_service = staticmethod(contact_merge)
+    extra_action_permission = MERGE_PERMISSIONS
 
     def filter_base_queryset(self, qs: Any) -> Any:
         customer = self.request.query_params.get("customer")
@@ -858,36 +769,6 @@ class ContactViewSet(MergeActionsMixin, RawWriteMixin, RecordViewSet):
                 return redirect
             raise
 
-    @extend_schema(responses={200: DuplicateGroupSerializer(many=True)})
-    @action(detail=False, methods=["get"], url_path="duplicates")
-    def duplicates(self, request: Request) -> Response:
-        return _group_page(self, request, "contact")
-
-    @extend_schema(request=None, responses={200: DuplicateGroupSerializer})
-    @action(detail=False, methods=["post"], url_path=r"duplicates/(?P<group_id>\d+)/dismiss")
-    def duplicate_dismiss(self, request: Request, group_id: Any = None) -> Response:
-        group = selectors.duplicate_groups(request.user, "contact", "").filter(pk=group_id).first()
-        if group is None:
-            raise Http404
-        return Response(
-            DuplicateGroupSerializer(duplicate_group_dismiss(actor=request.user, group=group)).data
-        )
-
-    @extend_schema(request=MERGE_REQUEST, responses={200: MERGE_RESPONSE})
-    @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk: Any = None) -> Response:
-        return self._merge(request, pk, contact_merge)
-
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["post"], url_path=r"merge/(?P<merge_id>\d+)/undo")
-    def merge_undo(self, request: Request, pk: Any = None, merge_id: Any = None) -> Response:
-        return self._undo(request, pk, merge_id)
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["get"])
-    def merges(self, request: Request, pk: Any = None) -> Response:
-        return self._merges(request, pk)
-
 
 # --- follow-ups -------------------------------------------------------------------------------
 
@@ -921,6 +802,17 @@ class FollowUpSerializer(RecordSerializer):
             "next_follow_up_at",
             "attachments",
         ]
+
+
+def visible_ref(user: Any, model: type, field: str, raw: Any) -> Any:
+    """The record ``raw`` (an id) names, read through the user's scope; None for an empty value,
+    a field error when it is not an id or not visible."""
+    if raw in (None, ""):
+        return None
+    obj = scoped(user, model).filter(pk=raw).first() if str(raw).isdigit() else None
+    if obj is None:
+        raise ValidationError({field: [_("Not found: %(ids)s") % {"ids": raw}]})
+    return obj
 
 
 @extend_schema(parameters=[OpenApiParameter("customer", OpenApiTypes.INT)])
@@ -957,19 +849,8 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
             raise ValidationError({"customer": [_("This field is required.")]})
         if not str(raw_customer).isdigit():
             raise ValidationError({"customer": [_("Expected a customer id.")]})
-        customer = scoped(self.request.user, Customer).filter(pk=raw_customer).first()
-        if customer is None:
-            raise ValidationError({"customer": [_("Not found: %(ids)s") % {"ids": raw_customer}]})
-        contact = None
-        raw_contact = data.pop("contact", None)
-        if raw_contact not in (None, ""):
-            contact = (
-                scoped(self.request.user, Contact).filter(pk=raw_contact).first()
-                if str(raw_contact).isdigit()
-                else None
-            )
-            if contact is None:
-                raise ValidationError({"contact": [_("Not found: %(ids)s") % {"ids": raw_contact}]})
+        customer = visible_ref(self.request.user, Customer, "customer", raw_customer)
+        contact = visible_ref(self.request.user, Contact, "contact", data.pop("contact", None))
         return follow_up_create(
             actor=self.request.user,
             customer=customer,
@@ -985,11 +866,8 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
         if "customer" in data and str(data["customer"]) != str(obj.customer_id):
             raise ValidationError({"customer": [_("A follow-up cannot move to another customer.")]})
         data.pop("customer", None)
-        if (
-            data.get("contact") not in (None, "")
-            and not scoped(self.request.user, Contact).filter(pk=data["contact"]).exists()
-        ):
-            raise ValidationError({"contact": [_("Not found: %(ids)s") % {"ids": data["contact"]}]})
+        if "contact" in data:
+            data["contact"] = visible_ref(self.request.user, Contact, "contact", data["contact"])
         return follow_up_update(
             actor=self.request.user,
             follow_up=obj,
@@ -1060,7 +938,10 @@ class PoolSerializer(serializers.ModelSerializer):
         ]
 
     def get_customer_count(self, obj: CustomerPool) -> int:
-        return Customer.objects.unrestricted().filter(pool=obj, deleted_at__isnull=True).count()
+        count = getattr(obj, "customer_count", None)  # annotated on lists (with_customer_counts)
+        if count is None:
+            count = Customer.objects.unrestricted().filter(pool=obj, deleted_at__isnull=True).count()
+        return count
 
     def validate_lifecycle_stages(self, value: Any) -> list[str]:
         if not isinstance(value, list) or any(v not in Customer.Lifecycle.values for v in value):
@@ -1113,7 +994,8 @@ class CustomerPoolViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return visible_pools(self.request.user).order_by("id")
+        pools = visible_pools(self.request.user).order_by("id")
+        return with_customer_counts(pools) if self.action == "list" else pools
 
     def perform_destroy(self, instance: CustomerPool) -> None:
         if Customer.objects.unrestricted().filter(pool=instance, deleted_at__isnull=True).exists():
@@ -1160,13 +1042,7 @@ class CustomerPoolViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def claim(self, request: Request, pk: Any = None) -> Response:
         pool = self.get_object()
-        ids = _body(request).get("customers") or []
-        if not isinstance(ids, list):
-            raise ValidationError({"customers": [_("Expected a list of customer ids.")]})
-        try:
-            ids = [int(i) for i in ids]
-        except (TypeError, ValueError):
-            raise ValidationError({"customers": [_("Expected a list of customer ids.")]})
+        ids = _ids(_body(request).get("customers") or [], "customers", _("Expected a list of customer ids."))
         return Response({"claimed": pool_claim(actor=request.user, pool=pool, customer_ids=ids)})
 
 

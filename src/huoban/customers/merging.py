@@ -45,6 +45,7 @@ from huoban.platform.records.models import BaseRecord
 from huoban.platform.records.services import changes_between, current_tags, set_tags, snapshot
 
 from .models import Contact, ContactCustomer, Customer, CustomerAddress, CustomerIdentifier, FollowUp, Merge
+from .services import DERIVED
 
 UNDO_DAYS = 30
 
@@ -56,6 +57,7 @@ class MergeSpec:
     fields: tuple[str, ...]  # fields a merge may take from any record
     list_fields: tuple[tuple[str, str], ...] = ()  # (secondary list, its primary field)
     skip_relations: set[str] = field(default_factory=set)  # "app_label.Model.field"
+    derived: tuple[str, ...] = ()  # computed from the fields (name keys, blind indexes); undone too
     before_save: Callable[[Any, list[Any], dict[str, Any]], None] | None = None
     after_merge: Callable[[Any, list[Any], Merge, Actor], None] | None = None
     after_undo: Callable[[Any, list[Any], Merge], None] | None = None
@@ -77,21 +79,13 @@ def _plain(value: Any) -> Any:
 def _raw_values(obj: BaseRecord, spec: MergeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lists = tuple(name for name, _primary in spec.list_fields)
-    for name in (*spec.fields, *lists, "custom_fields", *_derived(spec)):
+    for name in (*spec.fields, *lists, "custom_fields", *spec.derived):
         f = obj._meta.get_field(name)
         value = getattr(obj, f.attname)
         if name in obj.sensitive_fields and value:
             value = encrypt(str(value))
         out[f.attname] = _plain(value)
     return out
-
-
-def _derived(spec: MergeSpec) -> tuple[str, ...]:
-    if spec.model is Customer:
-        return ("name_key", "dedup_prefix", "dedup_suffix", "id_number_index", "bank_account_index")
-    if spec.model is Contact:
-        return ("name_key",)
-    return ()
 
 
 def _from_plain(model: type[models.Model], attname: str, value: Any, sensitive: tuple[str, ...]) -> Any:
@@ -437,7 +431,8 @@ def merge_undo(*, actor: Actor, spec: MergeSpec, merge: Merge) -> dict[str, Any]
         model._base_manager.filter(pk__in=merge.absorbed_ids).update(
             merged_into=None, merged_at=None, deleted_at=None, deleted_by=None, version=F("version") + 1
         )
-        absorbed = [model._base_manager.get(pk=i) for i in merge.absorbed_ids]
+        restored = model._base_manager.in_bulk(merge.absorbed_ids)
+        absorbed = [restored[i] for i in merge.absorbed_ids]
         if spec.after_undo:
             spec.after_undo(survivor, absorbed, merge)
         merge.undone_at = now
@@ -530,15 +525,14 @@ def _customer_after_merge(survivor: Customer, absorbed: list[Customer], merge: M
     primaries = list(
         CustomerAddress.objects.filter(customer=survivor, is_primary=True)
         .order_by("id")
-        .values_list("pk", "is_primary")
+        .values_list("pk", flat=True)
     )
-    own_primary = CustomerAddress.objects.filter(customer=survivor, is_primary=True).order_by("id").first()
-    if len(primaries) > 1 and own_primary is not None:
+    if len(primaries) > 1:
         moved_ids = {
             pk for mv in merge.moves if mv["model"] == "customers.CustomerAddress" for pk, _o in mv["rows"]
         }
-        keep = next((pk for pk, _p in primaries if pk not in moved_ids), primaries[0][0])
-        extra = [(pk, True) for pk, _p in primaries if pk != keep]
+        keep = next((pk for pk in primaries if pk not in moved_ids), primaries[0])
+        extra = [(pk, True) for pk in primaries if pk != keep]
         merge.moves.append(record_field_changes(CustomerAddress, "is_primary", extra, False))
     # contacts and follow-ups taken over follow the survivor's owner
     for model in (Contact, FollowUp):
@@ -581,6 +575,7 @@ CUSTOMER_MERGE = MergeSpec(
     fields=CUSTOMER_MERGE_FIELDS,
     list_fields=(("phones", "phone"), ("emails", "email")),
     skip_relations={"customers.CustomerIdentifier.customer"},
+    derived=DERIVED,
     before_save=_customer_before_save,
     after_merge=_customer_after_merge,
     after_undo=_customer_after_undo,
@@ -630,14 +625,13 @@ def _contact_after_merge(survivor: Contact, absorbed: list[Contact], merge: Merg
 CONTACT_MERGE = MergeSpec(
     object_type="contact",
     model=Contact,
-    fields=CONTACT_MERGE_FIELDS,
+    # "consents" is combined by _contact_before_save; listed so that undo restores it
+    fields=(*CONTACT_MERGE_FIELDS, "consents"),
     list_fields=(("phones", "phone"), ("emails", "email")),
+    derived=("name_key",),
     before_save=_contact_before_save,
     after_merge=_contact_after_merge,
 )
-
-# "consents" is combined by _contact_before_save; it must be restorable on undo
-CONTACT_MERGE.fields = (*CONTACT_MERGE_FIELDS, "consents")
 
 
 @service

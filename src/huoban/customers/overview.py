@@ -209,17 +209,16 @@ def overview(customer: Any, user: Any) -> dict[str, Any]:
 
 
 def _register_own() -> None:
-    from huoban.platform.access.scoping import scoped
     from huoban.platform.audit.models import AuditEvent
 
-    from .models import Contact, FollowUp
+    from .selectors import contacts_of, follow_ups_of
 
     register_figure("last_contact", provider=lambda c, u: c.last_contacted_at, module="customers")
     register_related(
         "contacts",
         label=_("Contacts"),
         object_type="contact",
-        fetch=lambda c, u: scoped(u, Contact).filter(customer_links__customer=c).distinct().order_by("-id"),
+        fetch=lambda c, u: contacts_of(u, c).order_by("-id"),
         order=10,
         url="/contacts/{id}/",
         describe=lambda o: f"{o.name} · {o.title}" if o.title else o.name,
@@ -228,18 +227,13 @@ def _register_own() -> None:
         "follow_ups",
         label=_("Follow-ups"),
         object_type="follow_up",
-        fetch=lambda c, u: scoped(u, FollowUp).filter(customer=c).order_by("-occurred_at", "-id"),
+        fetch=lambda c, u: follow_ups_of(u, c).order_by("-occurred_at", "-id"),
         order=20,
         url="/follow-ups/{id}/",
     )
 
     def follow_up_events(c: Any, u: Any, limit: int) -> list[dict[str, Any]]:
-        rows = (
-            scoped(u, FollowUp)
-            .filter(customer=c)
-            .select_related("contact", "created_by")
-            .order_by("-occurred_at")[:limit]
-        )
+        rows = follow_ups_of(u, c).order_by("-occurred_at")[:limit]
         return [
             {
                 "at": f.occurred_at,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -109,9 +109,9 @@ def customer_release(
 ) -> int:
     """Move customers into a pool (their owner's pool unless ``pool`` is given)."""
     now = timezone.now()
+    user = actor_user(actor)
     entries: list[Entry] = []
     moves: list[PoolMove] = []
-    released = 0
     with transaction.atomic():
         locked = list(
             Customer.objects.unrestricted()
@@ -120,67 +120,78 @@ def customer_release(
             .select_related("owner")
             .order_by("pk")
         )
+        nearest: dict[int | None, CustomerPool | None] = {}
+        targets: dict[tuple[int, int | None], tuple[CustomerPool, list[Customer]]] = {}
         for c in locked:
             if c.pool_id is not None:
                 continue
-            target = pool or pool_for_unit(c.owner_unit_id)
+            if pool is None and c.owner_unit_id not in nearest:
+                nearest[c.owner_unit_id] = pool_for_unit(c.owner_unit_id)
+            target = pool or nearest[c.owner_unit_id]
             if target is None:
                 raise ValidationError({"pool": [_("There is no public pool for this customer's unit.")]})
             if not target.active:
                 raise ValidationError({"pool": [_("This pool is closed.")]})
-            previous = c.owner
-            unit_id = target.unit_id or c.owner_unit_id
-            Customer.objects.filter(pk=c.pk).update(
+            targets.setdefault((target.pk, target.unit_id or c.owner_unit_id), (target, []))[1].append(c)
+        from huoban.activities.models import Task
+
+        # one set of updates per (pool, unit), not per customer
+        for (_pool_id, unit_id), (target, members) in targets.items():
+            ids = [c.pk for c in members]
+            Customer.objects.filter(pk__in=ids).update(
                 owner=None,
                 owner_unit_id=unit_id,
                 pool=target,
                 pooled_at=now,
                 version=F("version") + 1,
                 updated_at=now,
-                updated_by=actor_user(actor),
+                updated_by=user,
             )
-            cascade_owner([c.pk], None, unit_id)
-            from huoban.activities.models import Task
-
-            Task.objects.filter(customer_id=c.pk, status=Task.Status.OPEN, deleted_at__isnull=True).update(
+            cascade_owner(ids, None, unit_id)
+            Task.objects.filter(customer_id__in=ids, status=Task.Status.OPEN, deleted_at__isnull=True).update(
                 status=Task.Status.DONE, completed_at=now, version=F("version") + 1
             )
-            moves.append(
-                PoolMove(
-                    customer=c,
-                    pool=target,
-                    action=PoolMove.Action.AUTO_RELEASE if automatic else PoolMove.Action.RELEASE,
-                    user=previous,
-                    actor_name=actor_name(actor),
-                    reason=reason[:300],
-                    at=now,
+            for c in members:
+                moves.append(
+                    PoolMove(
+                        customer=c,
+                        pool=target,
+                        action=PoolMove.Action.AUTO_RELEASE if automatic else PoolMove.Action.RELEASE,
+                        user=c.owner,
+                        actor_name=actor_name(actor),
+                        reason=reason[:300],
+                        at=now,
+                    )
                 )
-            )
-            entries.append(
-                Entry(
-                    AuditAction.RELEASE,
-                    "customer",
-                    c.pk,
-                    c.name,
-                    {"owner": [c.owner_id, None], "pool": [None, target.pk]},
-                    {"pool": target.pk, "automatic": automatic, "reason": reason},
+                entries.append(
+                    Entry(
+                        AuditAction.RELEASE,
+                        "customer",
+                        c.pk,
+                        c.name,
+                        {"owner": [c.owner_id, None], "pool": [None, target.pk]},
+                        {"pool": target.pk, "automatic": automatic, "reason": reason},
+                    )
                 )
-            )
-            _notify_previous(
-                previous,
-                actor,
-                c,
-                "customer.released",
-                gettext_noop("%(customer)s was moved to the public pool by %(actor)s"),
-            )
-            emit("customer.released", actor=actor, id=c.pk, pool=target.pk, previous=c.owner_id)
-            released += 1
+                _notify_previous(
+                    c.owner,
+                    actor,
+                    c,
+                    "customer.released",
+                    gettext_noop("%(customer)s was moved to the public pool by %(actor)s"),
+                )
+                emit("customer.released", actor=actor, id=c.pk, pool=target.pk, previous=c.owner_id)
         PoolMove.objects.bulk_create(moves)
         audit_log_many(actor=actor, entries=entries)
-    return released
+    return len(moves)
 
 
 # --- claim -----------------------------------------------------------------------------------
+
+
+def with_customer_counts(pools: QuerySet) -> QuerySet:
+    """Pools annotated with ``customer_count`` (customers in them now), in the same query."""
+    return pools.annotate(customer_count=Count("customers", filter=Q(customers__deleted_at__isnull=True)))
 
 
 def owned_count(user: Any) -> int:
@@ -262,18 +273,18 @@ def pool_claim(*, actor: Any, pool: CustomerPool, customer_ids: Sequence[int]) -
             previous_owner.setdefault(m.customer_id, m.user)
         entries = []
         moves = []
+        Customer.objects.filter(pk__in=ids).update(
+            owner=user,
+            owner_unit_id=user.primary_unit_id,
+            pool=None,
+            pooled_at=None,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=user,
+        )
+        cascade_owner(ids, user, user.primary_unit_id, previous=None)
         for i in ids:
             c = locked[i]
-            Customer.objects.filter(pk=i).update(
-                owner=user,
-                owner_unit_id=user.primary_unit_id,
-                pool=None,
-                pooled_at=None,
-                version=F("version") + 1,
-                updated_at=now,
-                updated_by=user,
-            )
-            cascade_owner([i], user, user.primary_unit_id, previous=None)
             moves.append(
                 PoolMove(
                     customer=c,

@@ -46,34 +46,20 @@ from .models import (
     CustomerIdentifier,
     FollowUp,
 )
-from .validation import clean_contact_data, clean_customer_data
-
-# Fields a customer write may set (derived and system fields are set by the services).
-EDITABLE = (
-    "name",
-    "short_name",
-    "kind",
-    "uscc",
-    "industry",
-    "size",
-    "revenue_band",
-    "region",
-    "address",
-    "phone",
-    "phones",
-    "email",
-    "emails",
-    "website",
-    "source",
-    "lifecycle_stage",
-    "tier",
-    "rating",
-    "last_contacted_at",
-    "next_follow_up_at",
-    "id_number",
-    "bank_account",
-    "owner",
+from .validation import (
+    CONTACT_FIELDS,
+    CUSTOMER_FIELDS,
+    Cleaner,
+    _choice,
+    _datetime,
+    _text,
+    clean_contact_data,
+    clean_customer_data,
 )
+
+# Fields a customer write may set (derived and system fields are set by the services; the
+# address list is written by ``_sync_addresses``).
+EDITABLE = (*(f for f in CUSTOMER_FIELDS if f != "addresses"), "owner")
 DERIVED = ("name_key", "dedup_prefix", "dedup_suffix", "id_number_index", "bank_account_index")
 IDENTITY_FIELDS = ("name", "uscc", "phone", "phones", "email", "emails")
 
@@ -164,6 +150,25 @@ def _raise(errors: dict[str, list[str]]) -> None:
         raise ValidationError(errors)
 
 
+def _take_extras(cleaned: dict[str, Any], custom_fields: Any, tags: Any) -> tuple[Any, Any]:
+    """Remove ``custom_fields``/``tags`` from cleaned input; the arguments win over the input."""
+    from_data = cleaned.pop("custom_fields", None), cleaned.pop("tags", None)
+    return (
+        custom_fields if custom_fields is not None else from_data[0],
+        tags if tags is not None else from_data[1],
+    )
+
+
+def _confirmed_different(actor: Actor, obj: Customer | Contact, candidates: list[dict[str, Any]]) -> None:
+    """The user saved despite these likely duplicates: never report the pairs again."""
+    if candidates:
+        from .duplicates import dismiss_pairs
+
+        dismiss_pairs(
+            actor=actor, object_type=obj.object_type, ids=[obj.pk], others=[c["id"] for c in candidates]
+        )
+
+
 def _check_duplicates(
     *, name: str, uscc: str, phones: list[str], emails: list[str], exclude_id: int | None, confirm: bool
 ) -> list[dict[str, Any]]:
@@ -199,10 +204,7 @@ def customer_create(
     cleaned, errors = clean_customer_data(data)
     _raise(errors)
     addresses = cleaned.pop("addresses", None)
-    custom_fields = custom_fields if custom_fields is not None else cleaned.pop("custom_fields", None)
-    tags = tags if tags is not None else cleaned.pop("tags", None)
-    cleaned.pop("custom_fields", None)
-    cleaned.pop("tags", None)
+    custom_fields, tags = _take_extras(cleaned, custom_fields, tags)
     owner = cleaned.pop("owner", None)
     with transaction.atomic():
         candidates = (
@@ -232,12 +234,7 @@ def customer_create(
         )
         _sync_identifiers(obj)
         _sync_addresses(obj, addresses, cleaned.get("address") or None)
-        if candidates:
-            from .duplicates import dismiss_pairs
-
-            dismiss_pairs(
-                actor=actor, object_type="customer", ids=[obj.pk], others=[c["id"] for c in candidates]
-            )
+        _confirmed_different(actor, obj, candidates)
     return obj
 
 
@@ -255,8 +252,7 @@ def customer_update(
     cleaned, errors = clean_customer_data(data, partial=True, instance=customer)
     _raise(errors)
     addresses = cleaned.pop("addresses", None)
-    cleaned.pop("custom_fields", None)
-    cleaned.pop("tags", None)
+    _take_extras(cleaned, None, None)  # updates take them as arguments only
     unknown = [k for k in data if k not in EDITABLE and k not in ("addresses", "custom_fields", "tags")]
     if unknown:
         raise ValidationError({k: [_("This field cannot be changed here.")] for k in unknown})
@@ -290,12 +286,7 @@ def customer_update(
             _sync_identifiers(obj)
         if addresses is not None or "address" in cleaned:
             _sync_addresses(obj, addresses, cleaned.get("address") if addresses is None else None)
-        if candidates:
-            from .duplicates import dismiss_pairs
-
-            dismiss_pairs(
-                actor=actor, object_type="customer", ids=[obj.pk], others=[c["id"] for c in candidates]
-            )
+        _confirmed_different(actor, obj, candidates)
     return obj
 
 
@@ -478,24 +469,7 @@ def customer_transfer(
 
 # --- contacts --------------------------------------------------------------------------------
 
-CONTACT_EDITABLE = (
-    "name",
-    "title",
-    "department",
-    "mobile",
-    "phone",
-    "phones",
-    "email",
-    "emails",
-    "wechat",
-    "birthday",
-    "decision_role",
-    "preferred_channel",
-    "consents",
-    "left_company",
-    "left_at",
-    "owner",
-)
+CONTACT_EDITABLE = (*CONTACT_FIELDS, "owner")
 
 
 def _resolve_customers(raw_primary: Any, raw_list: Any) -> tuple[Customer | None, list[Customer]]:
@@ -572,13 +546,10 @@ def contact_create(
     cleaned, errors = clean_contact_data(data)
     _raise(errors)
     primary, customers = _resolve_customers(cleaned.pop("customer", None), cleaned.pop("customers", None))
-    custom_fields = custom_fields if custom_fields is not None else cleaned.pop("custom_fields", None)
-    tags = tags if tags is not None else cleaned.pop("tags", None)
-    cleaned.pop("custom_fields", None)
-    cleaned.pop("tags", None)
+    custom_fields, tags = _take_extras(cleaned, custom_fields, tags)
     explicit_owner = cleaned.pop("owner", None)
     with transaction.atomic():
-        from .duplicates import contact_duplicate_candidates, dismiss_pairs
+        from .duplicates import contact_duplicate_candidates
 
         candidates = (
             contact_duplicate_candidates(
@@ -606,10 +577,7 @@ def contact_create(
             Contact.objects.filter(pk=obj.pk).update(owner=None, owner_unit_id=unit)
             obj.owner, obj.owner_unit_id = None, unit
         _set_contact_customers(obj, primary, customers)
-        if candidates:
-            dismiss_pairs(
-                actor=actor, object_type="contact", ids=[obj.pk], others=[c["id"] for c in candidates]
-            )
+        _confirmed_different(actor, obj, candidates)
         if obj.left_company:
             _notify_left(obj, actor)
     return obj
@@ -637,8 +605,7 @@ def contact_update(
         if raw_primary is None and "customer" not in data:
             raw_primary = contact.customer_id
         primary, customers = _resolve_customers(raw_primary, raw_list)
-    cleaned.pop("custom_fields", None)
-    cleaned.pop("tags", None)
+    _take_extras(cleaned, None, None)  # updates take them as arguments only
     was_left = contact.left_company
     with transaction.atomic():
         changes = {k: v for k, v in cleaned.items() if k in CONTACT_EDITABLE}
@@ -702,43 +669,26 @@ def sanitize_html(html: str) -> str:
 FOLLOW_UP_EDITABLE = ("type", "occurred_at", "content", "outcome", "next_follow_up_at", "contact")
 
 
-def _clean_follow_up(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    from .validation import _choice, _datetime, _text
+def _occurred_at(value: Any) -> dt.datetime:
+    when = _datetime(value) or timezone.now()
+    if when > timezone.now() + dt.timedelta(minutes=5):
+        raise ValueError(_("A follow-up records something that happened; choose a past time."))
+    return when
 
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    if "type" in data or not partial:
-        try:
-            cleaned["type"] = _choice(data.get("type") or FollowUp.Type.CALL, FollowUp.Type)
-        except ValueError as exc:
-            errors["type"] = [str(exc)]
-    if "occurred_at" in data or not partial:
-        try:
-            cleaned["occurred_at"] = _datetime(data.get("occurred_at")) or timezone.now()
-            if cleaned["occurred_at"] > timezone.now() + dt.timedelta(minutes=5):
-                errors["occurred_at"] = [
-                    _("A follow-up records something that happened; choose a past time.")
-                ]
-        except ValueError as exc:
-            errors["occurred_at"] = [str(exc)]
-    if "content" in data:
-        content = sanitize_html(str(data.get("content") or ""))
+
+def _clean_follow_up(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    f = Cleaner(data)
+    f.field("type", lambda v: _choice(v or FollowUp.Type.CALL, FollowUp.Type), always=not partial)
+    f.field("occurred_at", _occurred_at, always=not partial)
+    if f.has("content"):
+        content = f.cleaned["content"] = sanitize_html(str(data.get("content") or ""))
         if len(content) > 20000:
-            errors["content"] = [_("At most %(n)d characters.") % {"n": 20000}]
-        cleaned["content"] = content
-    if "outcome" in data:
-        try:
-            cleaned["outcome"] = _text(data.get("outcome"), 300)
-        except ValueError as exc:
-            errors["outcome"] = [str(exc)]
-    if "next_follow_up_at" in data:
-        try:
-            cleaned["next_follow_up_at"] = _datetime(data.get("next_follow_up_at"))
-        except ValueError as exc:
-            errors["next_follow_up_at"] = [str(exc)]
-    if not partial and not cleaned.get("content") and not cleaned.get("outcome"):
-        errors.setdefault("content", []).append(_("Write what happened (content or outcome)."))
-    return cleaned, errors
+            f.fail("content", _("At most %(n)d characters.") % {"n": 20000})
+    f.field("outcome", lambda v: _text(v, 300))
+    f.field("next_follow_up_at", _datetime)
+    if not partial and not f.cleaned.get("content") and not f.cleaned.get("outcome"):
+        f.fail("content", _("Write what happened (content or outcome)."))
+    return f.result()
 
 
 @service
@@ -806,7 +756,8 @@ def follow_up_update(
         raw = data.get("contact")
         contact = None
         if raw not in (None, ""):
-            contact = Contact.objects.unrestricted().filter(pk=getattr(raw, "pk", raw)).first()
+            pk = getattr(raw, "pk", raw)
+            contact = Contact.objects.unrestricted().filter(pk=pk).first() if str(pk).isdigit() else None
             if (
                 contact is None
                 or not ContactCustomer.objects.filter(

@@ -40,6 +40,7 @@ from huoban.platform.ui.pages import (
 from huoban.platform.ui.widgets import KeyFigure, register_key_figure
 
 from .models import Contact, Customer, FollowUp
+from .selectors import contacts_of
 from .services import (
     contact_create,
     contact_update,
@@ -484,7 +485,7 @@ register_related(
         key="contacts",
         label=_("Contacts"),
         model=Contact,
-        queryset=lambda user, obj: scoped(user, Contact).filter(customer_links__customer=obj).distinct(),
+        queryset=lambda user, obj: contacts_of(user, obj),
         columns=["name", "title", Column("mobile", render=_phone("mobile")), "email", "decision_role"],
         order=10,
         add_url=lambda obj: f"/contacts/new/?customer={obj.pk}",

@@ -266,30 +266,80 @@ def _list(value: Any) -> list[Any]:
     return [value]
 
 
-def _phones(values: Any, errors: list[str]) -> list[str]:
+def _normalised_list(values: Any, normalise: Any, errors: list[str], key: Any = str) -> list[str]:
+    """Each value normalised, duplicates (by ``key``) dropped; failures appended to ``errors``."""
     out: list[str] = []
+    seen: set[str] = set()
     for v in _list(values):
         try:
-            p = normalize_phone(v)
+            n = normalise(v)
         except ValueError as exc:
             errors.append(f"{v}: {exc}")
             continue
-        if p not in out:
-            out.append(p)
+        if key(n) not in seen:
+            seen.add(key(n))
+            out.append(n)
     return out
 
 
-def _emails(values: Any, errors: list[str]) -> list[str]:
-    out: list[str] = []
-    for v in _list(values):
+_UNSET: Any = object()
+
+
+class Cleaner:
+    """Input being cleaned: ``data`` as given, ``cleaned`` so far and ``errors`` per field.
+
+    ``field(name, fn)`` cleans one key when the input has it (or always, with ``always``): a
+    ``ValueError`` from ``fn`` becomes a field error. With ``blank``, an empty input (None or "")
+    is stored as ``blank`` without calling ``fn``.
+    """
+
+    def __init__(self, data: dict[str, Any], pass_through: Iterable[str] = ()) -> None:
+        self.data = data
+        self.cleaned: dict[str, Any] = {k: data[k] for k in pass_through if k in data}
+        self.errors: dict[str, list[str]] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def fail(self, name: str, message: Any) -> None:
+        self.errors.setdefault(name, []).append(str(message))
+
+    def field(self, name: str, fn: Any, *, always: bool = False, blank: Any = _UNSET) -> None:
+        if not (always or name in self.data):
+            return
+        value = self.data.get(name)
+        if blank is not _UNSET and value in (None, ""):
+            self.cleaned[name] = blank
+            return
         try:
-            e = normalize_email(v)
+            self.cleaned[name] = fn(value)
         except ValueError as exc:
-            errors.append(f"{v}: {exc}")
+            self.fail(name, exc)
+
+    def result(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        return self.cleaned, self.errors
+
+
+def _clean_channels(f: Cleaner, *, instance: Any, drop_primary: bool) -> None:
+    """``phone``/``phones`` and ``email``/``emails`` (customers and contacts alike). With
+    ``drop_primary`` the lists leave out the primary value (new or stored)."""
+    f.field("phone", normalize_phone, blank="")
+    f.field("email", normalize_email, blank="")
+    for many, one, normalise, key in (
+        ("phones", "phone", normalize_phone, str),
+        ("emails", "email", normalize_email, str.lower),
+    ):
+        if not f.has(many):
             continue
-        if e.lower() not in [o.lower() for o in out]:
-            out.append(e)
-    return out
+        errs: list[str] = []
+        values = _normalised_list(f.data.get(many), normalise, errs, key)
+        if errs:
+            f.errors.setdefault(many, []).extend(errs)
+            continue
+        if drop_primary:
+            primary = key(f.cleaned.get(one, getattr(instance, one, "") if instance else ""))
+            values = [v for v in values if key(v) != primary]
+        f.cleaned[many] = values
 
 
 def required_customer_fields() -> tuple[str, ...]:
@@ -353,182 +403,74 @@ def _clean_address(item: Any, index: int, errors: dict[str, list[str]]) -> dict[
     return out
 
 
+def _rating(value: Any) -> int:
+    try:
+        rating = int(str(value).strip())
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ValueError(_("Enter a rating from 1 to 5."))
+    return rating
+
+
+def _clean_addresses(f: Cleaner) -> None:
+    if not f.has("addresses"):
+        return
+    items = f.data.get("addresses") or []
+    if not isinstance(items, list):
+        f.fail("addresses", _("Expected a list of addresses."))
+        return
+    addresses = [c for i, item in enumerate(items, 1) if (c := _clean_address(item, i, f.errors))]
+    if addresses and not any(a["is_primary"] for a in addresses):
+        addresses[0]["is_primary"] = True
+    seen_primary = False
+    for a in addresses:
+        if a["is_primary"]:
+            a["is_primary"] = not seen_primary
+            seen_primary = True
+    if "addresses" not in f.errors:
+        f.cleaned["addresses"] = addresses
+
+
 def clean_customer_data(
     data: dict[str, Any], *, partial: bool = False, instance: Customer | None = None
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Normalise customer input. ``partial``: only the keys present are checked (updates)."""
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-
-    def fail(field: str, message: Any) -> None:
-        errors.setdefault(field, []).append(str(message))
-
-    def has(field: str) -> bool:
-        return field in data
-
-    for key in PASS_THROUGH:
-        if key in data:
-            cleaned[key] = data[key]
-
-    if has("name") or not partial:
-        try:
-            cleaned["name"] = _text(data.get("name"), 200)
-        except ValueError as exc:
-            fail("name", exc)
-    if has("short_name"):
-        try:
-            cleaned["short_name"] = _text(data.get("short_name"), 100)
-        except ValueError as exc:
-            fail("short_name", exc)
-    if has("kind") or not partial:
-        try:
-            cleaned["kind"] = _choice(data.get("kind") or Customer.Kind.COMPANY, Customer.Kind)
-        except ValueError as exc:
-            fail("kind", exc)
-    kind = cleaned.get("kind") or (instance.kind if instance else Customer.Kind.COMPANY)
-    if has("uscc"):
-        if data.get("uscc") in (None, ""):
-            cleaned["uscc"] = ""
-        else:
-            try:
-                cleaned["uscc"] = validate_uscc(data["uscc"])
-            except ValueError as exc:
-                fail("uscc", exc)
-    for field, key in (("industry", INDUSTRY), ("source", CUSTOMER_SOURCE)):
-        if has(field):
-            try:
-                cleaned[field] = resolve_picklist(key, data.get(field))
-            except ValueError as exc:
-                fail(field, exc)
-    for field, choices in (
-        ("size", Customer.Size),
-        ("revenue_band", Customer.RevenueBand),
-    ):
-        if has(field):
-            try:
-                cleaned[field] = _choice(data.get(field), choices)
-            except ValueError as exc:
-                fail(field, exc)
-    if has("lifecycle_stage") or not partial:
-        try:
-            cleaned["lifecycle_stage"] = _choice(
-                data.get("lifecycle_stage") or Customer.Lifecycle.PROSPECT, Customer.Lifecycle
-            )
-        except ValueError as exc:
-            fail("lifecycle_stage", exc)
-    if has("region"):
-        if data.get("region") in (None, ""):
-            cleaned["region"] = ""
-        else:
-            try:
-                cleaned["region"] = resolve_region(data["region"])
-            except ValueError as exc:
-                fail("region", exc)
-    if has("address"):
-        try:
-            cleaned["address"] = _text(data.get("address"), 300)
-        except ValueError as exc:
-            fail("address", exc)
-    if has("addresses"):
-        items = data.get("addresses") or []
-        if not isinstance(items, list):
-            fail("addresses", _("Expected a list of addresses."))
-        else:
-            addresses = [c for i, item in enumerate(items, 1) if (c := _clean_address(item, i, errors))]
-            if addresses and not any(a["is_primary"] for a in addresses):
-                addresses[0]["is_primary"] = True
-            seen_primary = False
-            for a in addresses:
-                if a["is_primary"]:
-                    a["is_primary"] = not seen_primary
-                    seen_primary = True
-            if "addresses" not in errors:
-                cleaned["addresses"] = addresses
-    if has("phone"):
-        if data.get("phone") in (None, ""):
-            cleaned["phone"] = ""
-        else:
-            try:
-                cleaned["phone"] = normalize_phone(data["phone"])
-            except ValueError as exc:
-                fail("phone", exc)
-    if has("phones"):
-        errs: list[str] = []
-        phones = _phones(data.get("phones"), errs)
-        if errs:
-            errors.setdefault("phones", []).extend(errs)
-        else:
-            primary = cleaned.get("phone", instance.phone if instance else "")
-            cleaned["phones"] = [p for p in phones if p != primary]
-    if has("email"):
-        if data.get("email") in (None, ""):
-            cleaned["email"] = ""
-        else:
-            try:
-                cleaned["email"] = normalize_email(data["email"])
-            except ValueError as exc:
-                fail("email", exc)
-    if has("emails"):
-        errs = []
-        emails = _emails(data.get("emails"), errs)
-        if errs:
-            errors.setdefault("emails", []).extend(errs)
-        else:
-            primary = cleaned.get("email", instance.email if instance else "").lower()
-            cleaned["emails"] = [e for e in emails if e.lower() != primary]
-    if has("website"):
-        try:
-            cleaned["website"] = normalize_website(data.get("website"))
-        except ValueError as exc:
-            fail("website", exc)
-    if has("tier"):
-        try:
-            cleaned["tier"] = _text(data.get("tier"), 40)
-        except ValueError as exc:
-            fail("tier", exc)
-    if has("rating"):
-        raw = data.get("rating")
-        if raw in (None, ""):
-            cleaned["rating"] = None
-        else:
-            try:
-                rating = int(str(raw).strip())
-                if not 1 <= rating <= 5:
-                    raise ValueError
-                cleaned["rating"] = rating
-            except (TypeError, ValueError):
-                fail("rating", _("Enter a rating from 1 to 5."))
-    for field in ("last_contacted_at", "next_follow_up_at"):
-        if has(field):
-            try:
-                cleaned[field] = _datetime(data.get(field))
-            except ValueError as exc:
-                fail(field, exc)
-    if has("id_number"):
-        if data.get("id_number") in (None, ""):
-            cleaned["id_number"] = ""
-        else:
-            try:
-                cleaned["id_number"] = validate_id_number(data["id_number"])
-            except ValueError as exc:
-                fail("id_number", exc)
-            if kind != Customer.Kind.INDIVIDUAL:
-                fail("id_number", _("Only individual customers have an ID card number."))
-    if has("bank_account"):
-        if data.get("bank_account") in (None, ""):
-            cleaned["bank_account"] = ""
-        else:
-            try:
-                cleaned["bank_account"] = normalize_bank_account(data["bank_account"])
-            except ValueError as exc:
-                fail("bank_account", exc)
+    f = Cleaner(data, PASS_THROUGH)
+    f.field("name", lambda v: _text(v, 200), always=not partial)
+    f.field("short_name", lambda v: _text(v, 100))
+    f.field("kind", lambda v: _choice(v or Customer.Kind.COMPANY, Customer.Kind), always=not partial)
+    kind = f.cleaned.get("kind") or (instance.kind if instance else Customer.Kind.COMPANY)
+    f.field("uscc", validate_uscc, blank="")
+    f.field("industry", lambda v: resolve_picklist(INDUSTRY, v))
+    f.field("source", lambda v: resolve_picklist(CUSTOMER_SOURCE, v))
+    f.field("size", lambda v: _choice(v, Customer.Size))
+    f.field("revenue_band", lambda v: _choice(v, Customer.RevenueBand))
+    f.field(
+        "lifecycle_stage",
+        lambda v: _choice(v or Customer.Lifecycle.PROSPECT, Customer.Lifecycle),
+        always=not partial,
+    )
+    f.field("region", resolve_region, blank="")
+    f.field("address", lambda v: _text(v, 300))
+    _clean_addresses(f)
+    _clean_channels(f, instance=instance, drop_primary=True)
+    f.field("website", normalize_website)
+    f.field("tier", lambda v: _text(v, 40))
+    f.field("rating", _rating, blank=None)
+    f.field("last_contacted_at", _datetime)
+    f.field("next_follow_up_at", _datetime)
+    f.field("id_number", validate_id_number, blank="")
+    if data.get("id_number") not in (None, "") and kind != Customer.Kind.INDIVIDUAL:
+        f.fail("id_number", _("Only individual customers have an ID card number."))
+    f.field("bank_account", normalize_bank_account, blank="")
     for field in required_customer_fields():
-        if partial and not has(field):
+        if partial and not f.has(field):
             continue
-        value = cleaned.get(field, getattr(instance, field, None) if instance else None)
-        if value in (None, "", []) and field not in errors:
-            fail(field, _("This field is required."))
-    return cleaned, errors
+        value = f.cleaned.get(field, getattr(instance, field, None) if instance else None)
+        if value in (None, "", []) and field not in f.errors:
+            f.fail(field, _("This field is required."))
+    return f.result()
 
 
 # --- contacts ----------------------------------------------------------------------------------
@@ -579,103 +521,41 @@ def clean_consents(value: Any, *, now: dt.datetime | None = None) -> dict[str, d
     return out
 
 
+def _mobile(value: Any) -> str:
+    mobile = normalize_phone(value)
+    if mobile.startswith("+86") and phone_kind(mobile) != "mobile":
+        raise ValueError(_("This is a landline number; put it under phone."))
+    return mobile
+
+
+def _birthday(value: Any) -> dt.date | None:
+    birthday = _date(value)
+    if birthday and birthday > timezone.localdate():
+        raise ValueError(_("A birthday cannot be in the future."))
+    return birthday
+
+
 def clean_contact_data(
     data: dict[str, Any], *, partial: bool = False, instance: Contact | None = None
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-
-    def fail(field: str, message: Any) -> None:
-        errors.setdefault(field, []).append(str(message))
-
-    def has(field: str) -> bool:
-        return field in data
-
-    for key in (*PASS_THROUGH, "customer", "customers"):
-        if key in data:
-            cleaned[key] = data[key]
-    if has("name") or not partial:
-        try:
-            cleaned["name"] = _text(data.get("name"), 120)
-            if not cleaned["name"]:
-                fail("name", _("This field is required."))
-        except ValueError as exc:
-            fail("name", exc)
-    for field, limit in (("title", 120), ("department", 120), ("wechat", 64)):
-        if has(field):
-            try:
-                cleaned[field] = _text(data.get(field), limit)
-            except ValueError as exc:
-                fail(field, exc)
-    if has("mobile"):
-        if data.get("mobile") in (None, ""):
-            cleaned["mobile"] = ""
-        else:
-            try:
-                mobile = normalize_phone(data["mobile"])
-                if mobile.startswith("+86") and phone_kind(mobile) != "mobile":
-                    raise ValueError(_("This is a landline number; put it under phone."))
-                cleaned["mobile"] = mobile
-            except ValueError as exc:
-                fail("mobile", exc)
-    if has("phone"):
-        if data.get("phone") in (None, ""):
-            cleaned["phone"] = ""
-        else:
-            try:
-                cleaned["phone"] = normalize_phone(data["phone"])
-            except ValueError as exc:
-                fail("phone", exc)
-    if has("phones"):
-        errs: list[str] = []
-        phones = _phones(data.get("phones"), errs)
-        if errs:
-            errors.setdefault("phones", []).extend(errs)
-        else:
-            cleaned["phones"] = phones
-    if has("email"):
-        if data.get("email") in (None, ""):
-            cleaned["email"] = ""
-        else:
-            try:
-                cleaned["email"] = normalize_email(data["email"])
-            except ValueError as exc:
-                fail("email", exc)
-    if has("emails"):
-        errs = []
-        emails = _emails(data.get("emails"), errs)
-        if errs:
-            errors.setdefault("emails", []).extend(errs)
-        else:
-            cleaned["emails"] = emails
-    if has("birthday"):
-        try:
-            birthday = _date(data.get("birthday"))
-            if birthday and birthday > timezone.localdate():
-                raise ValueError(_("A birthday cannot be in the future."))
-            cleaned["birthday"] = birthday
-        except ValueError as exc:
-            fail("birthday", exc)
-    for field, choices in (("decision_role", Contact.DecisionRole), ("preferred_channel", Contact.Channel)):
-        if has(field):
-            try:
-                cleaned[field] = _choice(data.get(field), choices)
-            except ValueError as exc:
-                fail(field, exc)
-    if has("consents"):
-        try:
-            cleaned["consents"] = clean_consents(data.get("consents"))
-        except ValueError as exc:
-            fail("consents", exc)
-    if has("left_company"):
-        cleaned["left_company"] = _bool(data.get("left_company"))
-    if has("left_at"):
-        try:
-            cleaned["left_at"] = _date(data.get("left_at"))
-        except ValueError as exc:
-            fail("left_at", exc)
+    f = Cleaner(data, (*PASS_THROUGH, "customer", "customers"))
+    f.field("name", lambda v: _text(v, 120), always=not partial)
+    if f.cleaned.get("name") == "":
+        f.fail("name", _("This field is required."))
+    f.field("title", lambda v: _text(v, 120))
+    f.field("department", lambda v: _text(v, 120))
+    f.field("wechat", lambda v: _text(v, 64))
+    f.field("mobile", _mobile, blank="")
+    _clean_channels(f, instance=instance, drop_primary=False)
+    f.field("birthday", _birthday)
+    f.field("decision_role", lambda v: _choice(v, Contact.DecisionRole))
+    f.field("preferred_channel", lambda v: _choice(v, Contact.Channel))
+    f.field("consents", clean_consents)
+    f.field("left_company", _bool)
+    f.field("left_at", _date)
+    cleaned = f.cleaned
     if cleaned.get("left_company") and not cleaned.get("left_at") and not getattr(instance, "left_at", None):
         cleaned["left_at"] = timezone.localdate()
     if cleaned.get("left_company") is False:
         cleaned["left_at"] = None
-    return cleaned, errors
+    return f.result()

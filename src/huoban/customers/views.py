@@ -21,12 +21,11 @@ from huoban.platform.errors import DomainError, ValidationError
 
 from . import selectors
 from .duplicates import duplicate_group_dismiss
-from .merging import CONTACT_MERGE, CUSTOMER_MERGE, UNDO_DAYS, merge_undo_by_id, record_merge
+from .merging import SPECS, UNDO_DAYS, merge_undo_by_id, record_merge
 from .models import Contact, Customer, DuplicateGroup
-from .pools import customer_release, pool_claim, visible_pools
+from .pools import customer_release, pool_claim, visible_pools, with_customer_counts
 
 MODELS = {"customer": Customer, "contact": Contact}
-SPECS = {"customer": CUSTOMER_MERGE, "contact": CONTACT_MERGE}
 RESOURCES = {"customer": "customers", "contact": "contacts"}
 
 
@@ -233,7 +232,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     customer = scoped(request.user, Customer, "change").filter(pk=pk).first()
     if customer is None:
         raise Http404
-    pool = visible_pools(request.user).filter(pk=request.POST.get("pool") or 0).first()
+    raw_pool = request.POST.get("pool", "")
+    pool = visible_pools(request.user).filter(pk=raw_pool).first() if raw_pool.isdigit() else None
     try:
         customer_release(
             actor=request.user, customers=[customer], pool=pool, reason=request.POST.get("reason", "")
@@ -250,14 +250,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def pools(request: HttpRequest) -> HttpResponse:
     _require(request, "customer_pool", "view")
-    rows = []
-    for p in visible_pools(request.user).filter(active=True).select_related("unit"):
-        rows.append(
-            {
-                "pool": p,
-                "count": Customer.objects.unrestricted().filter(pool=p, deleted_at__isnull=True).count(),
-            }
-        )
+    pools = with_customer_counts(visible_pools(request.user).filter(active=True).select_related("unit"))
+    rows = [{"pool": p, "count": p.customer_count} for p in pools]
     return render(request, "customers/pools.html", {"rows": rows})
 
 
