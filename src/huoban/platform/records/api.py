@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -11,14 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from huoban.platform.access import registry
-from huoban.platform.audit.models import AuditAction
-from huoban.platform.audit.services import audit_log
 from huoban.platform.identity.api import IsAdministrator
 
-from .custom_fields import coerce_value
-from .models import CustomField, CustomFieldType, NumberingRule, Picklist, PicklistValue
+from . import definitions
+from .models import CustomField, NumberingRule, Picklist, PicklistValue
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 DEFINITION_FIELDS = [
     "object_type",
     "key",
@@ -53,13 +48,6 @@ class CustomFieldSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({k: [_("Unknown field.")] for k in unknown})
         return super().to_internal_value(data)
 
-    def validate_key(self, value: str) -> str:
-        if not KEY_RE.match(value):
-            raise serializers.ValidationError(
-                _("Use lowercase letters, digits and single underscores, starting with a letter.")
-            )
-        return value
-
     def validate_object_type(self, value: str) -> str:
         if registry.find(value) is None:
             raise serializers.ValidationError(_("Unknown object type."))
@@ -68,37 +56,20 @@ class CustomFieldSerializer(serializers.ModelSerializer):
     def validate_options(self, value: Any) -> list:
         if not isinstance(value, list):
             raise serializers.ValidationError(_("Expected a list."))
-        seen = set()
         for o in value:
             if isinstance(o, dict):
                 if not isinstance(o.get("value"), str) or not o["value"]:
                     raise serializers.ValidationError(_("Each option needs a value."))
-                v = o["value"]
-            elif isinstance(o, str) and o:
-                v = o
-            else:
+            elif not (isinstance(o, str) and o):
                 raise serializers.ValidationError(_("Options are strings or {value, label, label_zh_hans}."))
-            if v in seen:
-                raise serializers.ValidationError(_("Option “%(v)s” appears twice.") % {"v": v})
-            seen.add(v)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instance = self.instance
-        ftype = attrs.get("type", getattr(instance, "type", None))
-        if instance is not None:
+        """Shape only; the rules (key syntax, options, default) are the service's."""
+        if self.instance is not None:
             for locked in ("object_type", "key", "type"):
-                if locked in attrs and attrs[locked] != getattr(instance, locked):
+                if locked in attrs and attrs[locked] != getattr(self.instance, locked):
                     raise serializers.ValidationError({locked: [_("Cannot be changed once created.")]})
-        options = attrs.get("options", getattr(instance, "options", []))
-        if ftype in (CustomFieldType.SINGLE_SELECT, CustomFieldType.MULTI_SELECT) and not options:
-            raise serializers.ValidationError({"options": [_("Select fields need at least one option.")]})
-        if attrs.get("default") is not None:
-            probe = CustomField(type=ftype or "", options=options)
-            try:
-                attrs["default"] = coerce_value(probe, attrs["default"])
-            except ValueError as exc:
-                raise serializers.ValidationError({"default": [str(exc)]})
         return attrs
 
 
@@ -133,47 +104,25 @@ class CustomFieldViewSet(viewsets.ModelViewSet):
             qs = qs.filter(active=active == "true")
         return qs
 
-    def _audit(self, obj: CustomField, action: str, changes: dict[str, Any]) -> None:
-        audit_log(
-            actor=self.request.user,
-            action=action,
-            object_type="custom_field",
-            object_id=obj.pk,
-            object_repr=str(obj),
-            changes=changes,
-        )
-
     def perform_create(self, serializer: Any) -> None:
-        with transaction.atomic():
-            obj = serializer.save()
-            self._audit(obj, AuditAction.CREATE, {k: [None, v] for k, v in serializer.validated_data.items()})
+        # the API's definition shape defaults `order` to 0; the settings page appends instead
+        data = {"order": 0, **serializer.validated_data}
+        serializer.instance = definitions.custom_field_create(actor=self.request.user, **data)
 
     def perform_update(self, serializer: Any) -> None:
-        before = {k: getattr(serializer.instance, k) for k in serializer.validated_data}
-        with transaction.atomic():
-            obj = serializer.save()
-            changes = {k: [before[k], v] for k, v in serializer.validated_data.items() if before[k] != v}
-            if changes:
-                self._audit(obj, AuditAction.UPDATE, changes)
+        data = {k: v for k, v in serializer.validated_data.items() if k not in ("object_type", "key", "type")}
+        serializer.instance = definitions.custom_field_update(
+            actor=self.request.user, field=serializer.instance, **data
+        )
 
     def perform_destroy(self, instance: CustomField) -> None:
         # Definitions are deactivated, never dropped: values stay on records.
-        if not instance.active:
-            return
-        with transaction.atomic():
-            instance.active = False
-            instance.save(update_fields=["active"])
-            self._audit(instance, AuditAction.UPDATE, {"active": [True, False]})
+        definitions.custom_field_update(actor=self.request.user, field=instance, active=False)
 
     @extend_schema(request=None, responses=CustomFieldSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Any, pk: Any = None) -> Response:
-        instance = self.get_object()
-        if not instance.active:
-            with transaction.atomic():
-                instance.active = True
-                instance.save(update_fields=["active"])
-                self._audit(instance, AuditAction.UPDATE, {"active": [False, True]})
+        instance = definitions.custom_field_update(actor=request.user, field=self.get_object(), active=True)
         return Response(self.get_serializer(instance).data)
 
 
@@ -219,14 +168,14 @@ class NumberingRuleViewSet(viewsets.ModelViewSet):
     ordering_fields = ("object_type",)
 
     def _save(self, serializer: Any, object_type: str) -> None:
-        from huoban.platform.ui.settings_services import numbering_rule_save
-
         base = serializer.instance or NumberingRule()  # PATCH keeps the other fields; POST uses defaults
         fields = {
             k: serializer.validated_data.get(k, getattr(base, k))
             for k in ("prefix", "date_pattern", "separator", "serial_length")
         }
-        serializer.instance = numbering_rule_save(actor=self.request.user, object_type=object_type, **fields)
+        serializer.instance = definitions.numbering_rule_save(
+            actor=self.request.user, object_type=object_type, **fields
+        )
 
     def perform_create(self, serializer: Any) -> None:
         self._save(serializer, serializer.validated_data["object_type"])

@@ -4,7 +4,7 @@ numbering rules, module switches and the audit log.
 Every page checks a function permission (``manage`` on the settings object type; ``view`` for
 the audit log), so a role may be given one part of the settings only; the preset administrator
 role has all of them. Every write goes through a service (``identity.services``,
-``identity.twofactor``, ``ui.settings_services``) and is audited there.
+``identity.twofactor``, ``records.definitions``, ``ui.settings_services``) and is audited there.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from huoban.platform.identity import services as identity
 from huoban.platform.identity.models import Action, OrgUnit, Role, Scope, User
 from huoban.platform.identity.presets import ALL_ACTIONS, PRESET_ROLES
 from huoban.platform.identity.twofactor import two_factor_reset
+from huoban.platform.records import definitions
 from huoban.platform.records.models import (
     CustomField,
     CustomFieldType,
@@ -796,7 +797,7 @@ def field_edit(request: HttpRequest, object_type: str, pk: int | None = None) ->
         options = svc.parse_options(d["options"])
         try:
             if field is None:
-                field = svc.custom_field_create(
+                field = definitions.custom_field_create(
                     actor=request.user,
                     object_type=ot.key,
                     key=d["key"],
@@ -810,7 +811,7 @@ def field_edit(request: HttpRequest, object_type: str, pk: int | None = None) ->
                 )
                 messages.success(request, _("Field %(label)s created.") % {"label": field.label})
             else:
-                svc.custom_field_update(
+                definitions.custom_field_update(
                     actor=request.user,
                     field=field,
                     label=d["label"],
@@ -837,7 +838,7 @@ def field_edit(request: HttpRequest, object_type: str, pk: int | None = None) ->
 @section("fields")
 def field_toggle_active(request: HttpRequest, object_type: str, pk: int) -> HttpResponse:
     field = get_object_or_404(CustomField, pk=pk, object_type=object_type)
-    svc.custom_field_update(actor=request.user, field=field, active=not field.active)
+    definitions.custom_field_update(actor=request.user, field=field, active=not field.active)
     if field.active:
         messages.success(request, _("Field %(label)s activated.") % {"label": field.label})
     else:
@@ -852,7 +853,7 @@ def field_toggle_active(request: HttpRequest, object_type: str, pk: int) -> Http
 def fields_reorder(request: HttpRequest, object_type: str) -> HttpResponse:
     ot = _record_type_or_404(object_type)
     ids = [int(x) for x in request.POST.get("order", "").split(",") if x.strip().isdigit()]
-    svc.custom_field_reorder(actor=request.user, object_type=ot.key, ids=ids)
+    definitions.custom_field_reorder(actor=request.user, object_type=ot.key, ids=ids)
     if request.headers.get("HX-Request") or request.headers.get("X-Requested-With"):
         return JsonResponse({"ok": True})
     return redirect("ui:settings-fields-type", object_type=ot.key)
@@ -905,7 +906,7 @@ def picklist_values(request: HttpRequest, key: str) -> HttpResponse:
         parent = _value_by_code(picklist, d["parent"], form)
         if not form.errors:
             try:
-                value = svc.picklist_value_create(
+                value = definitions.picklist_value_create(
                     actor=request.user,
                     picklist=picklist,
                     code=d["code"],
@@ -970,7 +971,7 @@ def picklist_value_edit(request: HttpRequest, key: str, pk: int) -> HttpResponse
         parent = _value_by_code(picklist, d["parent"], form)
         if not form.errors:
             try:
-                svc.picklist_value_update(
+                definitions.picklist_value_update(
                     actor=request.user,
                     value=value,
                     label=d["label"],
@@ -999,7 +1000,7 @@ def picklist_value_edit(request: HttpRequest, key: str, pk: int) -> HttpResponse
 def _pattern_choices() -> list[tuple[str, str]]:
     today = timezone.localtime()
     out = []
-    for p in svc.DATE_PATTERNS:
+    for p in definitions.DATE_PATTERNS:
         out.append((p, f"{today.strftime(p)}  ({p})" if p else str(_("No date"))))
     return out
 
@@ -1043,7 +1044,7 @@ def numbering_list(request: HttpRequest) -> HttpResponse:
 
 def _preview(data: Any) -> tuple[str, dict[str, Any]]:
     try:
-        clean = svc.numbering_rule_check(
+        clean = definitions.numbering_rule_check(
             prefix=data.get("prefix", ""),
             date_pattern=data.get("date_pattern", ""),
             separator=data.get("separator", ""),
@@ -1067,7 +1068,7 @@ def numbering_edit(request: HttpRequest, object_type: str) -> HttpResponse:
     form = NumberingForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            svc.numbering_rule_save(actor=request.user, object_type=ot.key, **form.cleaned_data)
+            definitions.numbering_rule_save(actor=request.user, object_type=ot.key, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
