@@ -80,3 +80,28 @@ def test_web_form_pages(org, web):
     r = mk.get(f"/web-forms/{form.pk}/tab/embed/")
     assert r.status_code == 200 and f"/forms/{form.key}/".encode() in r.content
     assert web(org.sales_rep1).get("/web-forms/").status_code == 403
+
+
+def test_lead_list_page_query_count(org, web, make_lead, django_assert_max_num_queries):
+    """Picklist labels (source, industry) and regions in the list cost no query per row."""
+    for i in range(25):
+        make_lead(org.sales_rep1, source=["web_form", "referral"][i % 2], industry="I", region="330100")
+    client = web(org.sales_manager)
+    cols = "name,company,status,score,source,region,industry,owner,budget"
+    client.get(f"/leads/?columns={cols}")
+    with django_assert_max_num_queries(20):
+        r = client.get(f"/leads/?columns={cols}&page_size=50")
+    assert r.status_code == 200
+
+
+def test_web_form_help_text_follows_the_page_language(org, web):
+    """The help text is formatted when shown, not at import (where it would freeze in English)."""
+    client = web(org.admin)
+    assert b"A JSON list of lead fields" in client.get("/web-forms/new/").content
+    body = client.get("/web-forms/new/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "线索字段的 JSON 列表" in body and "requirement" in body
+
+
+def test_new_leads_key_figure(org, web):
+    assert b"New leads" in web(org.sales_rep1).get("/").content
+    assert b"New leads" not in web(org.finance).get("/").content

@@ -260,3 +260,44 @@ def test_stage_history_follows_transfer_delete_and_source(org, make_opp, stages)
     rows.update(owner_id=org.sales_rep1.pk, live=False)
     assert sync_history() == 2
     assert set(rows.values_list("owner_id", "live")) == {(org.sales_rep3.pk, True)}
+
+
+def test_unit_filter(org, api, make_opp):
+    east = make_opp(org.sales_rep1)
+    north = make_opp(org.sales_rep3)
+    admin = api(org.admin)
+    ids = {
+        o["id"] for o in admin.get(f"/api/v1/opportunities/?unit={org.units['north'].pk}").json()["results"]
+    }
+    assert north.pk in ids and east.pk not in ids
+    assert admin.get("/api/v1/opportunities/?unit=999999").json()["count"] == 0
+    r = admin.get("/api/v1/opportunities/?unit=abc")
+    assert r.status_code == 400 and "unit" in r.json()
+
+
+def test_close_reason_checked_by_the_service(org, make_opp, stages):
+    """The win/loss reason comes from its picklist on every write path (API, pages, imports)."""
+    import pytest
+
+    from huoban.platform.errors import ValidationError
+    from huoban.sales.services import opportunity_create, opportunity_move, opportunity_update
+
+    opp = make_opp(org.sales_rep1)
+    with pytest.raises(ValidationError) as exc:
+        opportunity_move(
+            actor=org.sales_rep1, opportunity=opp, stage=stages["lost"], data={"close_reason": "nope"}
+        )
+    assert "close_reason" in exc.value.errors
+    with pytest.raises(ValidationError) as exc:
+        opportunity_update(actor=org.sales_rep1, opportunity=opp, data={"close_reason": "nope"})
+    assert "close_reason" in exc.value.errors
+    with pytest.raises(ValidationError) as exc:
+        opportunity_create(
+            actor=org.sales_rep1, data={"name": "x", "customer": opp.customer, "close_reason": "nope"}
+        )
+    assert "close_reason" in exc.value.errors
+    opportunity_move(
+        actor=org.sales_rep1, opportunity=opp, stage=stages["lost"], data={"close_reason": "competitor"}
+    )
+    opp.refresh_from_db()
+    assert opp.status == "lost" and opp.close_reason == "competitor"

@@ -180,3 +180,39 @@ def test_periodic_sales_reports(org, api, data):
     )
     r = api(org.admin).post("/api/v1/sales-reports/generate/", {"kind": "monthly"}, format="json")
     assert r.status_code == 202
+
+
+def test_reports_without_opportunity_scope(org, api, data):
+    """Marketing and finance may see reports but no opportunity: their scoped queryset is empty
+    (``.none()``), which once crashed the forecast with EmptyResultSet. Every filter still works."""
+    for user in (org.marketing, org.finance):
+        client = api(user)
+        for url in (
+            "/api/v1/reports/forecast/",
+            "/api/v1/reports/forecast/?period=quarter&group=unit",
+            f"/api/v1/reports/forecast/?unit={org.units['north'].pk}&owner={org.sales_rep3.pk}",
+            "/api/v1/reports/forecast/?unit=999999",
+            "/api/v1/reports/funnel/",
+            "/api/v1/reports/funnel/?unit=999999&source=web_form",
+        ):
+            r = client.get(url)
+            assert r.status_code == 200, (user.username, url, r.content)
+        fc = client.get("/api/v1/reports/forecast/").json()
+        assert fc["groups"] == [] and fc["totals"]["pipeline"] == "0.00" and fc["totals"]["win_rate"] is None
+        f = client.get("/api/v1/reports/funnel/").json()
+        assert f["opportunities"]["total"] == 0
+    # marketing sees every lead, finance none
+    assert api(org.marketing).get("/api/v1/reports/funnel/").json()["leads"]["total"] == 5
+    assert api(org.finance).get("/api/v1/reports/funnel/").json()["leads"]["total"] == 0
+
+
+def test_report_notification_in_the_recipients_language(org, data):
+    from huoban.sales.periodic import generate_sales_reports
+
+    org.sales_rep3.language = "zh-hans"
+    org.sales_rep3.save(update_fields=["language"])
+    generate_sales_reports(kind="weekly", today=timezone.localdate() + dt.timedelta(days=7))
+    en = org.sales_rep1.notifications.get(verb="sales.report").body
+    zh = org.sales_rep3.notifications.get(verb="sales.report").body
+    assert en.startswith("New leads 5 · follow-ups")
+    assert zh.startswith("新增线索 0 · 跟进记录 0 · 新增商机 1")

@@ -64,6 +64,7 @@ def unit_members(unit: OrgUnit, now: dt.datetime) -> list[User]:
     users = (
         User.objects.filter(primary_unit_id__in=list(units), is_active=True, is_system=False)
         .filter(Q(absent_until__isnull=True) | Q(absent_until__lte=now))
+        .select_related("primary_unit")
         .prefetch_related("roles")
         .order_by("pk")
     )

@@ -33,4 +33,12 @@ def ensure_lead_sources(using: str = "default", **_: Any) -> None:
 
 
 def on_post_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    ensure_lead_sources(using=using)
+    """post_migrate runs for every app after any ``migrate``, also a partial one (``huoban migrate
+    identity``) on a new database: wait until the platform's picklist tables exist."""
+    from django.db import connections
+
+    from huoban.platform.records.models import Picklist, PicklistValue
+
+    tables = set(connections[using].introspection.table_names())
+    if {Picklist._meta.db_table, PicklistValue._meta.db_table} <= tables:
+        ensure_lead_sources(using=using)

@@ -20,12 +20,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from huoban.platform.audit.middleware import client_ip
 from huoban.platform.errors import ValidationError
 
 from .models import WebForm
 from .services import HONEYPOT, web_form_submit
-from .snippet import FIELD_LABELS, field_choices
+from .snippet import FIELD_LABELS, INPUT_TYPES, field_choices
 
 
 class WebFormThrottle(ScopedRateThrottle):
@@ -56,7 +55,7 @@ def _fields(
             "choices": field_choices(name),
             "value": values.get(name, ""),
             "errors": errors.get(name, []),
-            "kind": {"phone": "tel", "email": "email", "budget": "number"}.get(name, "text"),
+            "kind": INPUT_TYPES.get(name, "text"),
         }
         for name in form.fields or []
     ]
@@ -112,7 +111,7 @@ class PublicWebFormView(APIView):
         data = request.data
         values = {k: data.get(k) for k in [*(form.fields or []), HONEYPOT]} if hasattr(data, "get") else {}
         try:
-            web_form_submit(form=form, data=values, ip=client_ip(request._request))
+            web_form_submit(form=form, data=values)
         except ValidationError as exc:
             if wants_json:
                 return Response(exc.errors, status=400)

@@ -23,6 +23,7 @@ from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, SystemActor, actor_name, actor_user
 from huoban.platform.notifications.services import notify
 from huoban.platform.records.services import (
+    changes_between,
     lock_for_write,
     next_numbers,
     record_create,
@@ -126,7 +127,7 @@ def _settings() -> LeadSettings:
     return LeadSettings.load()
 
 
-def _manager_of(user: Any, unit: Any = None) -> Any:
+def manager_of(user: Any, unit: Any = None) -> Any:
     """The manager of the user's unit (or the next one up when the user manages it)."""
     unit = unit or getattr(user, "primary_unit", None)
     seen = 0
@@ -142,14 +143,14 @@ def _notify_duplicate_owners(candidates: list[integration.Candidate], lead_repr:
     from huoban.platform.identity.models import User
 
     me = getattr(actor_user(actor), "pk", None)
+    owners = User.objects.in_bulk({c.owner_id for c in candidates if c.owner_id and c.owner_id != me})
     seen: set[int] = set()
     for c in candidates:
-        if not c.owner_id or c.owner_id == me or c.owner_id in seen:
+        if c.owner_id not in owners or c.owner_id in seen:
             continue
         seen.add(c.owner_id)
-        owner = User.objects.filter(pk=c.owner_id).first()
         notify(
-            recipient=owner,
+            recipient=owners[c.owner_id],
             verb="lead.duplicate",
             title=gettext_noop("A new lead matches your record %(name)s"),
             title_args={"name": c.name},
@@ -824,7 +825,7 @@ def lead_check_sla(*, now: dt.datetime | None = None, limit: int = 2000) -> int:
             data={"lead": lead.pk},
         )
         manager = (
-            _manager_of(lead.owner, lead.owner_unit)
+            manager_of(lead.owner, lead.owner_unit)
             if lead.owner
             else getattr(lead.owner_unit, "manager", None)
         )
@@ -978,7 +979,7 @@ def lead_convert(
             actor=actor,
             action=AuditAction.CONVERT,
             obj=current,
-            changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v},
+            changes=changes_between(before, after),
             data={
                 "customer": customer.pk,
                 "customer_created": created,
@@ -1093,7 +1094,7 @@ def web_form_update(
 
 
 @service
-def web_form_submit(*, form: WebForm, data: dict[str, Any], ip: str | None = None) -> Lead | None:
+def web_form_submit(*, form: WebForm, data: dict[str, Any]) -> Lead | None:
     """A public submission: honeypot → silently dropped (None); otherwise a lead with the form's source."""
     if str(data.get(HONEYPOT) or "").strip():
         return None
@@ -1131,6 +1132,11 @@ def web_form_submit(*, form: WebForm, data: dict[str, Any], ip: str | None = Non
 # --- rules and settings (administrators) ----------------------------------------------------------------
 
 
+def _config_values(obj: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """Field values of a rule or settings object for its audit trail (related objects as ids)."""
+    return {k: getattr(v, "pk", v) for k, v in ((k, getattr(obj, k)) for k in keys)}
+
+
 def _config_audit(
     actor: Actor, obj: Any, object_type: str, changes: dict[str, Any], action: str = AuditAction.UPDATE
 ) -> None:
@@ -1150,7 +1156,7 @@ def scoring_rule_save(*, actor: Actor, rule: ScoringRule | None, data: dict[str,
 
     creating = rule is None
     rule = rule or ScoringRule()
-    before = {k: getattr(rule, k) for k in data} if not creating else {}
+    before = _config_values(rule, data) if not creating else {}
     for k, v in data.items():
         setattr(rule, k, v)
     errors: dict[str, list[str]] = {}
@@ -1170,7 +1176,7 @@ def scoring_rule_save(*, actor: Actor, rule: ScoringRule | None, data: dict[str,
     with transaction.atomic():
         rule.updated_at = timezone.now()
         rule.save()
-        changes = {k: [before.get(k), getattr(rule, k)] for k in data if before.get(k) != getattr(rule, k)}
+        changes = changes_between(before, _config_values(rule, data))
         _config_audit(
             actor, rule, "lead_scoring_rule", changes, AuditAction.CREATE if creating else AuditAction.UPDATE
         )
@@ -1242,7 +1248,7 @@ def assignment_rule_save(
     rule = rule or AssignmentRule()
     if "conditions" in data:
         data["conditions"] = _clean_conditions(data["conditions"])
-    before = {k: getattr(rule, k) for k in data} if not creating else {}
+    before = _config_values(rule, data) if not creating else {}
     for k, v in data.items():
         setattr(rule, k, v)
     if bool(rule.assign_to_user_id) == bool(rule.assign_to_unit_id):
@@ -1250,17 +1256,11 @@ def assignment_rule_save(
     with transaction.atomic():
         rule.updated_at = timezone.now()
         rule.save()
-        plain = {k: getattr(v, "pk", v) for k, v in before.items()}
-        changes = {
-            k: [plain.get(k), getattr(getattr(rule, k), "pk", getattr(rule, k))]
-            for k in data
-            if plain.get(k) != getattr(getattr(rule, k), "pk", getattr(rule, k))
-        }
         _config_audit(
             actor,
             rule,
             "lead_assignment_rule",
-            changes,
+            changes_between(before, _config_values(rule, data)),
             AuditAction.CREATE if creating else AuditAction.UPDATE,
         )
     return rule
@@ -1276,7 +1276,7 @@ def assignment_rule_delete(*, actor: Actor, rule: AssignmentRule) -> None:
 @service
 def lead_settings_update(*, actor: Actor, data: dict[str, Any]) -> LeadSettings:
     obj = LeadSettings.load()
-    before = {k: getattr(obj, k) for k in data}
+    before = _config_values(obj, data)
     for k, v in data.items():
         setattr(obj, k, v)
     if obj.work_days and any(d not in range(1, 8) for d in obj.work_days):
@@ -1289,11 +1289,5 @@ def lead_settings_update(*, actor: Actor, data: dict[str, Any]) -> LeadSettings:
     with transaction.atomic():
         obj.updated_at = timezone.now()
         obj.save()
-        changes = {}
-        for k in data:
-            a, b = before[k], getattr(obj, k)
-            a, b = getattr(a, "pk", a), getattr(b, "pk", b)
-            if a != b:
-                changes[k] = [str(a) if a is not None else None, str(b) if b is not None else None]
-        _config_audit(actor, obj, "lead_settings", changes)
+        _config_audit(actor, obj, "lead_settings", changes_between(before, _config_values(obj, data)))
     return obj

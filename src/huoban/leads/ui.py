@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -26,9 +27,19 @@ from huoban.platform.ui.pages import (
     register_related,
     register_timeline,
 )
+from huoban.platform.ui.widgets import KeyFigure, register_key_figure
 
 from . import integration
-from .models import CompanySize, FollowUpResult, FollowUpType, Lead, LeadActivity, LeadAttachment, WebForm
+from .models import (
+    CompanySize,
+    FollowUpResult,
+    FollowUpType,
+    Lead,
+    LeadActivity,
+    LeadAttachment,
+    LeadStatus,
+    WebForm,
+)
 from .services import FORM_FIELDS, lead_assign, lead_create, lead_update, web_form_create, web_form_update
 
 
@@ -343,7 +354,33 @@ register_timeline(
 )
 
 
+def _new_leads(request: Any) -> int:
+    return scoped(request.user, Lead).filter(status=LeadStatus.NEW).count()
+
+
+register_key_figure(
+    KeyFigure(
+        key="leads.new",
+        label=_("New leads"),
+        value=_new_leads,
+        object_type="lead",
+        url="/leads/?status=new",
+        order=22,
+    )
+)
+
+
 # --- web forms -----------------------------------------------------------------------------------
+
+
+def _form_fields_help_text() -> str:
+    return gettext('A JSON list of lead fields, e.g. ["name", "company", "phone"]. Available: %(f)s.') % {
+        "f": ", ".join(FORM_FIELDS)
+    }
+
+
+# translated when shown: a lazy string formatted with % at import would be frozen in one language
+_form_fields_help = lazy(_form_fields_help_text, str)
 
 
 def _embed(request: Any, obj: WebForm) -> str:
@@ -380,13 +417,7 @@ web_form_pages = register_pages(
                 [
                     "name",
                     "title",
-                    FieldSpec(
-                        "fields",
-                        help_text=_(
-                            'A JSON list of lead fields, e.g. ["name", "company", "phone"]. Available: %(f)s.'
-                        )
-                        % {"f": ", ".join(FORM_FIELDS)},
-                    ),
+                    FieldSpec("fields", help_text=_form_fields_help()),
                     FieldSpec(
                         "required_fields", help_text=_("A JSON list; each must be one of the form's fields.")
                     ),

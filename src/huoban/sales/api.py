@@ -296,16 +296,6 @@ BoardResponse = inline_serializer(
 )
 
 
-def _close_reasons() -> set[str]:
-    from huoban.platform.records.models import PicklistValue
-
-    return set(
-        PicklistValue.objects.filter(picklist__key="opportunity_close_reason", active=True).values_list(
-            "code", flat=True
-        )
-    )
-
-
 class OpportunityViewSet(RecordViewSet):
     record_model = Opportunity
     serializer_class = OpportunitySerializer
@@ -344,8 +334,8 @@ class OpportunityViewSet(RecordViewSet):
         if stuck is not None:
             cond = Q(stuck_since__isnull=False, status="open")
             qs = qs.filter(cond) if stuck.lower() in ("1", "true", "yes") else qs.exclude(cond)
-        unit = params.get("unit")
-        if unit:
+        unit = _int(params.get("unit"), "unit")
+        if unit is not None:
             qs = qs.filter(owner_unit_id__in=reports.unit_tree_ids(unit) or [])
         return qs
 
@@ -373,11 +363,6 @@ class OpportunityViewSet(RecordViewSet):
             data["pipeline"] = data.pop("pipeline_id")
         if "stage_id" in data:
             data["stage"] = data.pop("stage_id")
-        reason = data.get("close_reason")
-        if reason:
-            known = _close_reasons()
-            if known and reason not in known:
-                raise ValidationError({"close_reason": [_("Unknown reason “%(r)s”.") % {"r": reason}]})
 
     def perform_service_create(self, data: dict[str, Any], custom_fields: Any, tags: Any) -> Opportunity:
         self._refs(data, creating=True)
@@ -427,12 +412,6 @@ class OpportunityViewSet(RecordViewSet):
         if stage is None:
             raise ValidationError({"stage": [_("Unknown stage.")]})
         version = v.pop("version", None) or self._expected_version(request)
-        if v.get("close_reason"):
-            known = _close_reasons()
-            if known and v["close_reason"] not in known:
-                raise ValidationError(
-                    {"close_reason": [_("Unknown reason “%(r)s”.") % {"r": v["close_reason"]}]}
-                )
         obj = services.opportunity_move(
             actor=request.user, opportunity=obj, stage=stage, version=version, data=v
         )

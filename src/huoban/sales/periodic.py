@@ -8,10 +8,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
-from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from huoban.leads import integration
 from huoban.leads.models import Lead
@@ -157,12 +158,22 @@ def _deliver(report: SalesReport, recipient: Any, email: bool) -> None:
         else gettext_noop("Monthly sales report %(start)s – %(end)s: %(who)s")
     )
     m = report.data.get("metrics", {})
-    body = (
-        f"new leads {m.get('new_leads', 0)} · follow-ups {m.get('follow_ups', 0)} · "
-        f"new opportunities {m.get('new_opportunities', 0)} · stage moves {m.get('stage_moves', 0)} · "
-        f"won {m.get('won', 0)} ({m.get('won_amount', '0')}) · forecast {m.get('forecast_weighted', '0')} "
-        f"({m.get('forecast_change') or '—'})"
-    )
+    # the body is stored as text: write it in the recipient's language (as the email is sent)
+    with translation.override(getattr(recipient, "language", "") or django_settings.LANGUAGE_CODE):
+        body = gettext(
+            "New leads %(new_leads)s · follow-ups %(follow_ups)s · new opportunities "
+            "%(new_opportunities)s · stage moves %(stage_moves)s · won %(won)s (%(won_amount)s) · "
+            "forecast %(forecast)s (%(change)s)"
+        ) % {
+            "new_leads": m.get("new_leads", 0),
+            "follow_ups": m.get("follow_ups", 0),
+            "new_opportunities": m.get("new_opportunities", 0),
+            "stage_moves": m.get("stage_moves", 0),
+            "won": m.get("won", 0),
+            "won_amount": m.get("won_amount", "0"),
+            "forecast": m.get("forecast_weighted", "0"),
+            "change": m.get("forecast_change") or "—",
+        }
     notify(
         recipient=recipient,
         verb="sales.report",

@@ -66,6 +66,7 @@ def _start(day: dt.date) -> dt.datetime:
 
 
 def unit_tree_ids(unit: OrgUnit | int | None) -> list[int] | None:
+    """The unit and every unit below it (None: no unit filter; []: no such unit)."""
     if unit in (None, ""):
         return None
     if not isinstance(unit, OrgUnit):

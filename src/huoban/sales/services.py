@@ -183,6 +183,20 @@ def _resolve_pipeline_stage(data: dict[str, Any]) -> tuple[Pipeline, Stage]:
     return pipeline, stage
 
 
+CLOSE_REASONS = "opportunity_close_reason"  # picklist of win/loss reasons
+
+
+def _check_close_reason(data: dict[str, Any]) -> None:
+    """The win/loss reason as a code of its picklist (a code, label or alias is accepted)."""
+    if data.get("close_reason"):
+        from huoban.platform.records.picklists import resolve_picklist
+
+        try:
+            data["close_reason"] = resolve_picklist(CLOSE_REASONS, data["close_reason"])
+        except ValueError as exc:
+            raise ValidationError({"close_reason": [str(exc)]})
+
+
 def _clean_lists(data: dict[str, Any]) -> None:
     for key in ("products", "competitors"):
         if key in data:
@@ -318,6 +332,7 @@ def opportunity_create(
     data = dict(data)
     pipeline, stage = _resolve_pipeline_stage(data)
     _clean_lists(data)
+    _check_close_reason(data)
     contacts = _clean_contacts(contacts) or []
     owner = data.pop("owner", None)
     source_lead = data.pop("source_lead", None)
@@ -380,6 +395,7 @@ def opportunity_update(
         data.pop("stage", None)
         data.pop("pipeline", None)
     _clean_lists(data)
+    _check_close_reason(data)
     contacts = _clean_contacts(contacts)
     if "amount" in data:
         data["amount"] = _money(data["amount"])
@@ -477,6 +493,7 @@ def opportunity_move(
             )
         }
         _clean_lists(fill)
+        _check_close_reason(fill)
         if "amount" in fill:
             fill["amount"] = _money(fill["amount"])
         for k, v in fill.items():
@@ -565,7 +582,7 @@ def opportunity_move(
 def opportunity_check_stuck(*, now: dt.datetime | None = None, limit: int = 5000) -> dict[str, int]:
     """Flag opportunities over their stage's dwell time and tell the owner; after the second
     threshold tell the owner's manager. Each alert is sent once per stay in a stage."""
-    from huoban.leads.services import _manager_of
+    from huoban.leads.services import manager_of
 
     now = now or timezone.now()
     flagged = escalated = 0
@@ -607,7 +624,7 @@ def opportunity_check_stuck(*, now: dt.datetime | None = None, limit: int = 5000
         )
         for opp in rows:
             manager = (
-                _manager_of(opp.owner, opp.owner_unit)
+                manager_of(opp.owner, opp.owner_unit)
                 if opp.owner
                 else getattr(opp.owner_unit, "manager", None)
             )
@@ -739,8 +756,7 @@ def pipeline_save(
                         stage.save(update_fields=["active"])
                 else:
                     stage.delete()
-        after = {k: getattr(pipeline, k) for k in fields}
-        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        changes = changes_between(before, {k: getattr(pipeline, k) for k in fields})
         if stages is not None:
             changes["stages"] = [None, stage_changes]
         audit_log(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from huoban.leads.ui import _label, _picklist
-from huoban.platform.access.scoping import has_perm, scoped
+from huoban.platform.access.scoping import scoped
 from huoban.platform.ui.nav import NavEntry, register_nav
 from huoban.platform.ui.pages import (
     Board,
@@ -315,12 +315,6 @@ def _won_this_month(request: Any) -> tuple[Decimal, str]:
     return Decimal(total or 0), SalesSettings.load().base_currency
 
 
-def _my_new_leads(request: Any) -> int:
-    from huoban.leads.models import Lead, LeadStatus
-
-    return scoped(request.user, Lead).filter(status=LeadStatus.NEW).count()
-
-
 register_key_figure(
     KeyFigure(
         key="sales.pipeline",
@@ -341,16 +335,5 @@ register_key_figure(
         object_type="opportunity",
         url="/reports/forecast/",
         order=21,
-    )
-)
-register_key_figure(
-    KeyFigure(
-        key="leads.new",
-        label=_("New leads"),
-        value=_my_new_leads,
-        object_type="lead",
-        url="/leads/?status=new",
-        order=22,
-        check=lambda user: has_perm(user, "lead", "view"),
     )
 )
