@@ -56,11 +56,7 @@ def is_available(user: Any, now: dt.datetime) -> bool:
 
 def unit_members(unit: OrgUnit, now: dt.datetime) -> list[User]:
     """Available users of the unit and the units below it who may work on leads."""
-    units = (
-        OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True)
-        if unit.path
-        else [unit.pk]
-    )
+    units = OrgUnit.subtree_ids([unit])
     users = (
         User.objects.filter(primary_unit_id__in=list(units), is_active=True, is_system=False)
         .filter(Q(absent_until__isnull=True) | Q(absent_until__lte=now))

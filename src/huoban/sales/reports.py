@@ -73,9 +73,7 @@ def unit_tree_ids(unit: OrgUnit | int | None) -> list[int] | None:
         unit = OrgUnit.objects.filter(pk=unit).first()
         if unit is None:
             return []
-    if not unit.path:
-        return [unit.pk]
-    return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+    return OrgUnit.subtree_ids([unit])
 
 
 def _history_scope(user: Any) -> Q | None:

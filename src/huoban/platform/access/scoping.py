@@ -73,15 +73,12 @@ def grants_for(user: Any) -> Grants:
                     grants.scopes[object_type] = scope
     # the primary unit first, then the units the user manages (one query for both)
     mine = Q(manager=user) | Q(pk=user.primary_unit_id) if user.primary_unit_id else Q(manager=user)
-    rows = sorted(
-        OrgUnit.objects.filter(mine).values_list("pk", "path"), key=lambda r: r[0] != user.primary_unit_id
+    units = sorted(
+        OrgUnit.objects.filter(mine).only("pk", "path"), key=lambda u: u.pk != user.primary_unit_id
     )
-    grants.unit_ids = [pk for pk, _path in rows]
-    if rows:
-        q = Q()
-        for _pk, path in rows:
-            q |= Q(path__startswith=path)
-        grants.tree_unit_ids = list(OrgUnit.objects.filter(q).values_list("pk", flat=True))
+    grants.unit_ids = [u.pk for u in units]
+    if units:
+        grants.tree_unit_ids = OrgUnit.subtree_ids(units)
     user._huoban_grants = grants
     return grants
 

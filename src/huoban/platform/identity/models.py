@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -81,6 +82,19 @@ class OrgUnit(models.Model):
     def compute_path(self) -> str:
         parent_path = self.parent.path if self.parent_id and self.parent else "/"
         return f"{parent_path}{self.pk}/"
+
+    @staticmethod
+    def subtree_ids(units: Iterable[OrgUnit]) -> list[int]:
+        """Ids of ``units`` and every unit below them (one prefix query on the materialised path)."""
+        below = models.Q()
+        ids: set[int] = set()
+        for unit in units:
+            ids.add(unit.pk)
+            if unit.path:
+                below |= models.Q(path__startswith=unit.path)
+        if below:
+            ids.update(OrgUnit.objects.filter(below).values_list("pk", flat=True))
+        return sorted(ids)
 
 
 class Role(models.Model):
