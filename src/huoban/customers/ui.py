@@ -18,6 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import ValidationError
+from huoban.platform.ui.choices import (
+    industry_choices,
+    picklist_choices,
+    picklist_render,
+    province_choices,
+    region_choices,
+)
 from huoban.platform.ui.nav import NavEntry, register_nav
 from huoban.platform.ui.pages import (
     Board,
@@ -52,66 +59,6 @@ from .services import (
     follow_up_delete,
     follow_up_update,
 )
-
-
-def _picklist(key: str) -> Any:
-    def choices() -> list[tuple[str, str]]:
-        from huoban.platform.records.models import PicklistValue
-
-        return [
-            (v.code, v.display_label())
-            for v in PicklistValue.objects.filter(picklist__key=key, active=True).order_by("order", "code")
-        ]
-
-    return choices
-
-
-def _industry_choices() -> list[tuple[str, str]]:
-    from huoban.platform.records.models import PicklistValue
-
-    out = []
-    for v in PicklistValue.objects.filter(picklist__key="industry", active=True).order_by("order", "code"):
-        label = v.display_label()
-        out.append((v.code, f"{v.code} {label}" if v.parent_id else f"{v.code} · {label}"))
-    return out
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    from django.utils.translation import get_language
-
-    from huoban.platform.records.regions import regions
-
-    zh = (get_language() or "").lower().startswith("zh")
-    out = []
-    regs = regions()
-    for r in sorted(regs.values(), key=lambda r: r.code):
-        name = r.name_zh if zh else r.name_en
-        if r.parent:
-            parent = regs.get(r.parent)
-            name = f"{parent.short_zh if zh else parent.name_en} · {name}" if parent else name
-        out.append((r.code, name))
-    return out
-
-
-def _province_choices() -> list[tuple[str, str]]:
-    from django.utils.translation import get_language
-
-    from huoban.platform.records.regions import provinces
-
-    zh = (get_language() or "").lower().startswith("zh")
-    return [(r.code, r.name_zh if zh else r.name_en) for r in sorted(provinces(), key=lambda r: r.code)]
-
-
-def _picklist_label(key: str, field: str) -> Any:
-    def render(obj: Any) -> str:
-        code = getattr(obj, field, "")
-        if not code:
-            return ""
-        from huoban.platform.records.picklists import picklist_label
-
-        return picklist_label(key, code) or code
-
-    return render
 
 
 def _region_label(obj: Any) -> str:
@@ -193,7 +140,7 @@ customer_pages = register_pages(
             Column("name", link=True),
             "number",
             "lifecycle_stage",
-            Column("industry", render=_picklist_label("industry", "industry")),
+            Column("industry", render=picklist_render("industry", "industry")),
             Column("region", render=_region_label, order_by="region"),
             Column("phone", render=_phone("phone")),
             "tier",
@@ -201,15 +148,15 @@ customer_pages = register_pages(
             Column("last_contacted_at", default=True),
             Column("next_follow_up_at", default=False),
             Column("kind", default=False),
-            Column("source", render=_picklist_label("customer_source", "source"), default=False),
+            Column("source", render=picklist_render("customer_source", "source"), default=False),
             Column("created_at", default=False),
         ],
         filters=[
             "lifecycle_stage",
             "kind",
-            Filter("industry", kind="choice", choices=_industry_choices),
-            Filter("region", kind="choice", choices=_province_choices, apply=_region_filter),
-            Filter("source", kind="choice", choices=_picklist("customer_source")),
+            Filter("industry", kind="choice", choices=industry_choices),
+            Filter("region", kind="choice", choices=province_choices, apply=_region_filter),
+            Filter("source", kind="choice", choices=picklist_choices("customer_source")),
             "tier",
             "rating",
             "owner",
@@ -229,8 +176,8 @@ customer_pages = register_pages(
                     "kind",
                     "lifecycle_stage",
                     "uscc",
-                    FieldSpec("industry", choices=_industry_choices),
-                    FieldSpec("source", choices=_picklist("customer_source")),
+                    FieldSpec("industry", choices=industry_choices),
+                    FieldSpec("source", choices=picklist_choices("customer_source")),
                     "size",
                     "revenue_band",
                     "tier",
@@ -245,7 +192,7 @@ customer_pages = register_pages(
                     FieldSpec("phone", render=_phone("phone")),
                     "email",
                     "website",
-                    FieldSpec("region", choices=_region_choices, render=_region_label),
+                    FieldSpec("region", choices=region_choices, render=_region_label),
                     "address",
                 ],
             ),

@@ -94,12 +94,6 @@ def resolve_industry(value: Any) -> str:
     return resolve_picklist(INDUSTRY_PICKLIST, value)
 
 
-def picklist_label(key: str, code: str) -> str:
-    from huoban.platform.records.picklists import picklist_label as label
-
-    return label(key, code)
-
-
 def company_key(name: Any) -> str:
     """Comparable core of a company name (the customers' matcher: suffixes, regions, width…)."""
     text = str(name or "").strip()

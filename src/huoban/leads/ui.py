@@ -12,6 +12,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from huoban.platform.access.scoping import has_perm, scoped
+from huoban.platform.ui.choices import (
+    industry_choices,
+    picklist_choices,
+    picklist_render,
+    province_choices,
+    region_choices,
+)
 from huoban.platform.ui.pages import (
     BulkAction,
     Column,
@@ -41,59 +48,6 @@ from .models import (
     WebForm,
 )
 from .services import FORM_FIELDS, lead_assign, lead_create, lead_update, web_form_create, web_form_update
-
-
-def _picklist(key: str) -> Any:
-    def choices() -> list[tuple[str, str]]:
-        from huoban.platform.records.models import PicklistValue
-
-        return [
-            (v.code, v.display_label())
-            for v in PicklistValue.objects.filter(picklist__key=key, active=True).order_by("order", "code")
-        ]
-
-    return choices
-
-
-def _industry_choices() -> list[tuple[str, str]]:
-    from huoban.platform.records.models import PicklistValue
-
-    return [
-        (v.code, f"{v.code} {v.display_label()}")
-        for v in PicklistValue.objects.filter(picklist__key="industry", active=True).order_by("order", "code")
-    ]
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    from django.utils.translation import get_language
-
-    from huoban.platform.records.regions import regions
-
-    zh = (get_language() or "").lower().startswith("zh")
-    regs = regions()
-    out = []
-    for r in sorted(regs.values(), key=lambda r: r.code):
-        name = r.name_zh if zh else r.name_en
-        parent = regs.get(r.parent) if r.parent else None
-        out.append((r.code, f"{parent.short_zh if zh else parent.name_en} · {name}" if parent else name))
-    return out
-
-
-def _province_choices() -> list[tuple[str, str]]:
-    from django.utils.translation import get_language
-
-    from huoban.platform.records.regions import provinces
-
-    zh = (get_language() or "").lower().startswith("zh")
-    return [(r.code, r.name_zh if zh else r.name_en) for r in sorted(provinces(), key=lambda r: r.code)]
-
-
-def _label(key: str, field: str) -> Any:
-    def render(obj: Any) -> str:
-        code = getattr(obj, field, "")
-        return integration.picklist_label(key, code) if code else ""
-
-    return render
 
 
 def _region(obj: Any) -> str:
@@ -236,7 +190,7 @@ lead_pages = register_pages(
             "company",
             Column("status", render=_status, order_by="status"),
             Column("score", render=_score, order_by="score", align="end"),
-            Column("source", render=_label("customer_source", "source"), order_by="source"),
+            Column("source", render=picklist_render("customer_source", "source"), order_by="source"),
             Column("region", render=_region, order_by="region"),
             "urgency",
             "owner",
@@ -245,15 +199,15 @@ lead_pages = register_pages(
             Column("number", default=False),
             Column("phone", default=False),
             Column("email", default=False),
-            Column("industry", render=_label("industry", "industry"), default=False),
+            Column("industry", render=picklist_render("industry", "industry"), default=False),
             Column("budget", kind="money", currency_field="currency", default=False),
         ],
         filters=[
             "status",
-            Filter("source", kind="choice", choices=_picklist("customer_source")),
+            Filter("source", kind="choice", choices=picklist_choices("customer_source")),
             "urgency",
-            Filter("region", kind="choice", choices=_province_choices, apply=_region_filter),
-            Filter("industry", kind="choice", choices=_industry_choices),
+            Filter("region", kind="choice", choices=province_choices, apply=_region_filter),
+            Filter("industry", kind="choice", choices=industry_choices),
             "company_size",
             "score",
             "owner",
@@ -270,8 +224,10 @@ lead_pages = register_pages(
                 [
                     "company",
                     FieldSpec("company_size", choices=lambda: list(CompanySize.choices)),
-                    FieldSpec("industry", choices=_industry_choices, render=_label("industry", "industry")),
-                    FieldSpec("region", choices=_region_choices, render=_region),
+                    FieldSpec(
+                        "industry", choices=industry_choices, render=picklist_render("industry", "industry")
+                    ),
+                    FieldSpec("region", choices=region_choices, render=_region),
                     FieldSpec("matched_customer", lookup="customer"),
                 ],
             ),
@@ -280,8 +236,8 @@ lead_pages = register_pages(
                 [
                     FieldSpec(
                         "source",
-                        choices=_picklist("customer_source"),
-                        render=_label("customer_source", "source"),
+                        choices=picklist_choices("customer_source"),
+                        render=picklist_render("customer_source", "source"),
                     ),
                     "urgency",
                     "budget",
@@ -404,7 +360,7 @@ web_form_pages = register_pages(
         list_columns=[
             Column("name", link=True),
             "title",
-            Column("source", render=_label("customer_source", "source")),
+            Column("source", render=picklist_render("customer_source", "source")),
             "active",
             Column("submission_count", align="end"),
             "last_submission_at",
@@ -421,7 +377,7 @@ web_form_pages = register_pages(
                     FieldSpec(
                         "required_fields", help_text=_("A JSON list; each must be one of the form's fields.")
                     ),
-                    FieldSpec("source", choices=_picklist("customer_source")),
+                    FieldSpec("source", choices=picklist_choices("customer_source")),
                     "active",
                 ],
             ),

@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from huoban.leads.ui import _label, _picklist
 from huoban.platform.access.scoping import scoped
+from huoban.platform.ui.choices import picklist_choices, picklist_render
 from huoban.platform.ui.nav import NavEntry, register_nav
 from huoban.platform.ui.pages import (
     Board,
@@ -100,7 +100,7 @@ def _stuck_filter(qs: Any, value: Any, request: Any) -> Any:
 
 
 def _reason_choices() -> list[tuple[str, str]]:
-    return _picklist("opportunity_close_reason")()
+    return picklist_choices("opportunity_close_reason")()
 
 
 def _history_tab(request: Any, obj: Opportunity) -> str:
@@ -139,7 +139,7 @@ opportunity_pages = register_pages(
             Column("stuck", label=_("Flag"), render=_stuck, sortable=False),
             Column("forecast_category", default=False),
             Column("pipeline", kind="relation", default=False, select_related=("pipeline",)),
-            Column("source", render=_label("customer_source", "source"), default=False),
+            Column("source", render=picklist_render("customer_source", "source"), default=False),
             Column("number", default=False),
             Column("created_at", default=False),
         ],
@@ -150,7 +150,7 @@ opportunity_pages = register_pages(
             "forecast_category",
             Filter("stuck", kind="bool", label=_("Stuck"), apply=_stuck_filter),
             Filter("customer", kind="relation", lookup="customer"),
-            Filter("source", kind="choice", choices=_picklist("customer_source")),
+            Filter("source", kind="choice", choices=picklist_choices("customer_source")),
             "owner",
             "owner_unit",
             "amount",
@@ -185,8 +185,8 @@ opportunity_pages = register_pages(
                     "next_step",
                     FieldSpec(
                         "source",
-                        choices=_picklist("customer_source"),
-                        render=_label("customer_source", "source"),
+                        choices=picklist_choices("customer_source"),
+                        render=picklist_render("customer_source", "source"),
                     ),
                 ],
             ),
@@ -196,7 +196,7 @@ opportunity_pages = register_pages(
                     FieldSpec(
                         "close_reason",
                         choices=_reason_choices,
-                        render=_label("opportunity_close_reason", "close_reason"),
+                        render=picklist_render("opportunity_close_reason", "close_reason"),
                     ),
                     FieldSpec("close_note", widget="textarea", width=12),
                 ],

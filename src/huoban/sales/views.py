@@ -100,9 +100,9 @@ def _units(request: HttpRequest) -> list[OrgUnit]:
 
 
 def _sources() -> list[tuple[str, str]]:
-    from huoban.leads.ui import _picklist
+    from huoban.platform.ui.choices import picklist_choices
 
-    return _picklist("customer_source")()
+    return picklist_choices("customer_source")()
 
 
 @login_required
