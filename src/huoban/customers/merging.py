@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -36,7 +35,7 @@ from django.utils.translation import gettext as _
 from huoban.platform.access.models import Share
 from huoban.platform.access.scoping import service
 from huoban.platform.audit.models import AuditAction
-from huoban.platform.audit.services import Entry, audit_log_many
+from huoban.platform.audit.services import Entry, audit_log_many, plain
 from huoban.platform.errors import ValidationError
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, actor_name, actor_user
@@ -66,16 +65,6 @@ class MergeSpec:
 # --- plain values (JSON) and back ------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
-
-
 def _raw_values(obj: BaseRecord, spec: MergeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lists = tuple(name for name, _primary in spec.list_fields)
@@ -84,7 +73,7 @@ def _raw_values(obj: BaseRecord, spec: MergeSpec) -> dict[str, Any]:
         value = getattr(obj, f.attname)
         if name in obj.sensitive_fields and value:
             value = encrypt(str(value))
-        out[f.attname] = _plain(value)
+        out[f.attname] = plain(value)
     return out
 
 
@@ -164,7 +153,7 @@ def _repoint(
                     conflict = True
                     break
             if conflict:
-                removed.append({"model": m._meta.label, "values": {k: _plain(v) for k, v in current.items()}})
+                removed.append({"model": m._meta.label, "values": {k: plain(v) for k, v in current.items()}})
                 manager.filter(pk=pk).delete()
             else:
                 manager.filter(pk=pk).update(**{f.attname: survivor_id})
@@ -178,7 +167,7 @@ def record_field_changes(
 ) -> dict[str, Any]:
     """Set ``attname`` = ``new`` on rows and return a move entry (for undo)."""
     model._base_manager.filter(pk__in=[pk for pk, _old in rows]).update(**{attname: new})
-    return {"model": model._meta.label, "field": attname, "rows": [[pk, _plain(old)] for pk, old in rows]}
+    return {"model": model._meta.label, "field": attname, "rows": [[pk, plain(old)] for pk, old in rows]}
 
 
 # --- merge -----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import io
 import os
 import tempfile
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.core.files import File
 from django.db import models
 from django.http import HttpRequest, QueryDict
@@ -33,6 +31,7 @@ from huoban.platform.access import registry as access_registry
 from huoban.platform.access.scoping import has_perm, scoped, service
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import audit_log
+from huoban.platform.discovery import app_modules
 from huoban.platform.errors import PermissionDeniedError, ValidationError
 from huoban.platform.identity.actors import actor_user
 from huoban.platform.records.encryption import mask
@@ -137,15 +136,7 @@ def resolve_columns(object_type: str, keys: list[str] | None, *, lenient: bool =
 
 def viewset_for(object_type: str) -> Any:
     """The API viewset registered for an object type (discovered like the router does)."""
-    for config in apps.get_app_configs():
-        if not config.name.startswith("huoban."):
-            continue
-        try:
-            module = importlib.import_module(f"{config.name}.api")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{config.name}.api":
-                continue
-            raise
+    for module in app_modules("api"):
         for _prefix, viewset, _basename in getattr(module, "routes", []):
             model = getattr(viewset, "record_model", None)
             if model is not None and getattr(model, "object_type", "") == object_type:

@@ -466,15 +466,6 @@ def all_fields(importer: Importer) -> list[FieldSpec]:
 
 def ready() -> None:
     """Discover ``<app>.importers`` modules of every installed Huoban app (called from apps.ready)."""
-    import importlib
+    from huoban.platform.discovery import app_modules
 
-    from django.apps import apps
-
-    for config in apps.get_app_configs():
-        if not config.name.startswith("huoban."):
-            continue
-        try:
-            importlib.import_module(f"{config.name}.importers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.importers":
-                raise
+    list(app_modules("importers"))  # importing a module registers its importers
