@@ -4,13 +4,10 @@ from django.utils import translation
 from huoban.customers.validation import (
     clean_contact_data,
     clean_customer_data,
-    format_phone,
-    normalize_email,
-    normalize_phone,
-    phone_kind,
     validate_id_number,
     validate_uscc,
 )
+from huoban.platform.records.contact_points import format_phone, normalize_email, normalize_phone, phone_kind
 
 VALID_USCC = "91330106MA2GL1RQ8A"
 

@@ -70,7 +70,7 @@ def _region_label(obj: Any) -> str:
 
 def _phone(field: str) -> Any:
     def render(obj: Any) -> str:
-        from .validation import format_phone
+        from huoban.platform.records.contact_points import format_phone
 
         value = getattr(obj, field, "")
         return (

@@ -2,7 +2,7 @@
 
 Pure functions (no database writes; picklist lookups are cached):
 
-- ``normalize_phone(value) -> "+8613800138000"`` — E.164, China as the default region, mainland
+- ``normalize_phone(value) -> "+8613800138000"`` (from ``platform/records/contact_points``) — E.164, China as the default region, mainland
   mobiles and landlines (with area code) recognised; an extension is kept as ``;ext=123``.
 - ``normalize_email(value)`` — syntax checked, domain lower-cased.
 - ``validate_uscc(value)`` — Unified Social Credit Code with its check digit (python-stdnum).
@@ -21,10 +21,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -32,105 +31,13 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 
+from huoban.platform.records.contact_points import normalize_email, normalize_phone, phone_kind
 from huoban.platform.records.picklists import CUSTOMER_SOURCE, INDUSTRY, resolve_picklist
 from huoban.platform.records.regions import resolve_region
 
 from .models import Contact, Customer, CustomerAddress
 
-# --- phones --------------------------------------------------------------------------------------
-
-_PHONE_JUNK = re.compile(r"[\s\-().·—–/]+")
-_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
-# Prefixes assigned to mainland mobile networks (fast path; anything else goes through phonenumbers).
-_CN_MOBILE_PREFIXES = frozenset(
-    [f"13{d}" for d in range(10)]
-    + ["145", "147", "149", "150", "151", "152", "153", "155", "156", "157", "158", "159"]
-    + ["162", "165", "166", "167", "170", "171", "172", "173", "175", "176", "177", "178"]
-    + [f"18{d}" for d in range(10)]
-    + ["190", "191", "192", "193", "195", "196", "197", "198", "199"]
-)
-_EXT = re.compile(r"(?:ext\.?|extension|x|转|分机)\s*(\d{1,6})\s*$", re.IGNORECASE)
-
-
-def normalize_phone(value: Any, region: str = "CN") -> str:
-    """E.164 (``+8613800138000``); ``ValueError`` with a user message when it is not a number."""
-    raw = str(value if value is not None else "").strip()
-    if not raw:
-        raise ValueError(_("Enter a phone number."))
-    compact = _PHONE_JUNK.sub("", raw)
-    m = _CN_MOBILE.match(compact)
-    if m and m.group(1)[:3] in _CN_MOBILE_PREFIXES:
-        return "+86" + m.group(1)
-    ext = ""
-    em = _EXT.search(raw)
-    if em:
-        ext = em.group(1)
-        raw = raw[: em.start()].strip()
-    if compact.startswith("00") and not compact.startswith("0086"):
-        raw = "+" + compact[2:]
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(_("Enter a valid phone number, e.g. 138 0013 8000 or 0571-8888 8888."))
-    if not phonenumbers.is_valid_number(number):
-        national = re.sub(r"\D", "", raw)
-        if number.country_code == 86 and 7 <= len(national) <= 8:
-            raise ValueError(_("Add the area code to this landline number, e.g. 0571-8888 8888."))
-        raise ValueError(_("Enter a valid phone number, e.g. 138 0013 8000 or 0571-8888 8888."))
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    ext = ext or (number.extension or "")
-    return f"{e164};ext={ext}" if ext else e164
-
-
-def phone_kind(e164: str) -> str:
-    """``mobile``, ``landline`` or ``other`` for a normalised number."""
-    try:
-        number = phonenumbers.parse(e164.split(";")[0], None)
-    except phonenumbers.NumberParseException:
-        return "other"
-    kind = phonenumbers.number_type(number)
-    if kind in (phonenumbers.PhoneNumberType.MOBILE,):
-        return "mobile"
-    if kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        if number.country_code == 86 and str(number.national_number).startswith("1"):
-            return "mobile"
-        return "landline"
-    return "other"
-
-
-def format_phone(e164: str) -> str:
-    """Human format: ``138 0013 8000`` for mainland numbers, international otherwise."""
-    if not e164:
-        return ""
-    base, _sep, ext = e164.partition(";ext=")
-    try:
-        number = phonenumbers.parse(base, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    if number.country_code == 86:
-        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    else:
-        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return f"{text} ext. {ext}" if ext else text
-
-
 # --- e-mail, USCC, ID numbers, websites --------------------------------------------------------
-
-
-def normalize_email(value: Any) -> str:
-    raw = str(value if value is not None else "").strip().removeprefix("mailto:").strip()
-    if not raw:
-        raise ValueError(_("Enter an email address."))
-    if "@" not in raw:
-        raise ValueError(_("Enter a valid email address."))
-    local, _at, domain = raw.rpartition("@")
-    domain = domain.strip().lower().rstrip(".")
-    email = f"{local.strip()}@{domain}"
-    try:
-        validate_email(email)
-    except DjangoValidationError:
-        raise ValueError(_("Enter a valid email address."))
-    return email
 
 
 def validate_uscc(value: Any) -> str:

@@ -36,7 +36,7 @@ def clean_phone(value: Any) -> str:
     """E.164 (China by default); "" for empty; ValueError with a user message when invalid."""
     if value in (None, "") or not str(value).strip():
         return ""
-    from huoban.customers.validation import normalize_phone
+    from huoban.platform.records.contact_points import normalize_phone
 
     return normalize_phone(value)
 
@@ -44,7 +44,7 @@ def clean_phone(value: Any) -> str:
 def clean_email(value: Any) -> str:
     if value in (None, "") or not str(value).strip():
         return ""
-    from huoban.customers.validation import normalize_email
+    from huoban.platform.records.contact_points import normalize_email
 
     return normalize_email(value)
 
@@ -252,7 +252,7 @@ def create_contact(*, actor: Any, customer: Any, data: dict[str, Any], owner: An
     clean = {k: v for k, v in data.items() if v not in (None, "")}
     phone = clean.pop("phone", "")
     if phone:
-        from huoban.customers.validation import phone_kind
+        from huoban.platform.records.contact_points import phone_kind
 
         clean["mobile" if phone_kind(phone) == "mobile" else "phone"] = phone
     clean["customer"] = customer.pk

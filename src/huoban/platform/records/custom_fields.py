@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from huoban.platform.errors import ValidationError
 
+from .contact_points import normalize_email, normalize_phone
 from .models import CustomField, CustomFieldType
-
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ()]{4,30}$")
 
 
 def definitions(object_type: str, *, active_only: bool = True) -> list[CustomField]:
@@ -97,24 +95,9 @@ def coerce_value(field: CustomField, value: Any) -> Any:
             raise ValueError(_("Not among the options: %(v)s.") % {"v": ", ".join(bad)})
         return [str(v) for v in items]
     if t == CustomFieldType.EMAIL:
-        s = str(value).strip()
-        try:
-            validate_email(s)
-        except Exception:
-            raise ValueError(_("Enter a valid email address."))
-        local, _sep, domain = s.rpartition("@")
-        return f"{local}@{domain.lower()}"
+        return normalize_email(value)  # ValueError carries the user message
     if t == CustomFieldType.PHONE:
-        s = str(value).strip()
-        try:
-            import phonenumbers
-
-            num = phonenumbers.parse(s, "CN")
-            if not phonenumbers.is_valid_number(num):
-                raise ValueError
-            return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-        except Exception:
-            raise ValueError(_("Enter a valid phone number."))
+        return normalize_phone(value)
     if t == CustomFieldType.URL:
         s = str(value).strip()
         try:

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from huoban.platform.records import contact_points
+
 
 class CellError(ValueError):
     """A cell cannot be converted; the message is shown in the report next to the column."""
@@ -348,7 +350,8 @@ _EXT = re.compile(r"(?:ext\.?|x|转|分机|#)\s*(\d{1,6})$", re.IGNORECASE)
 def normalize_phone(value: Any, region: str = "CN") -> str:
     """Phone numbers → E.164 ("+8613800138000"); extensions kept as ";ext=123".
 
-    Chinese mobiles and landlines take a fast path; anything else goes through ``phonenumbers``.
+    Chinese mobiles and landlines take a fast path; anything else goes through the platform's
+    ``contact_points.normalize_phone``.
     """
     s = value if value.__class__ is str else cell_text(value)
     if len(s) == 14 and s[:4] == "+861" and s[4] in "3456789" and s[1:].isdigit():
@@ -370,19 +373,10 @@ def normalize_phone(value: Any, region: str = "CN") -> str:
             if m:
                 return f"+86{m[1]}" + (f";ext={ext}" if ext else "")
     try:
-        import phonenumbers
-
-        num = phonenumbers.parse(s, region)
-        if not phonenumbers.is_valid_number(num):
-            raise ValueError
-        out = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-    except Exception:
+        out = contact_points.normalize_phone(s, region)
+    except ValueError:
         raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": str(value)[:40]})
-    ext = ext or (num.extension or "")
-    return out + (f";ext={ext}" if ext else "")
-
-
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}$")
+    return out if not ext or ";ext=" in out else f"{out};ext={ext}"
 
 
 def normalize_email(value: Any) -> str:
@@ -391,10 +385,10 @@ def normalize_email(value: Any) -> str:
         s = s[7:]
     if not s:
         return ""
-    if not _EMAIL.match(s):
+    try:
+        return contact_points.normalize_email(s)
+    except ValueError:
         raise CellError(_("“%(value)s” is not a valid email address.") % {"value": s[:60]})
-    local, _sep, domain = s.rpartition("@")
-    return f"{local}@{domain.lower()}"
 
 
 _URL = re.compile(r"^(https?://)?[^\s/$.?#][^\s]*\.[^\s]{2,}$", re.IGNORECASE)
