@@ -44,6 +44,13 @@ def _broken_job(job, progress):
     raise ValueError("always broken")
 
 
+@job_handler("test.refused", max_retries=2, base_delay=5)
+def _refused_job(job, progress):
+    from huoban.platform.errors import ValidationError
+
+    raise ValidationError({"batch_size": ["Enter a whole number."]})
+
+
 def _settings_in_subprocess(extra_env):
     import huoban
 
@@ -125,6 +132,15 @@ def test_backoff_delays_double(org):
     job_execute(str(job.pk))  # third attempt: out of retries
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and job.attempts == 3
+
+
+def test_a_domain_error_fails_at_once_with_a_readable_message(org):
+    job = job_enqueue(kind="test.refused", actor=org.sales_rep1, title="Refused")
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.attempts == 1  # the same input gives the same answer: no retries
+    assert job.error == "batch_size: Enter a whole number."
+    assert Notification.objects.filter(recipient=org.sales_rep1, verb="job.failed").count() == 1
 
 
 def test_always_failing_job_fails_and_notifies_the_actor(org, api):

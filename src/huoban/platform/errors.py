@@ -93,3 +93,17 @@ class StepUpRequired(PermissionDeniedError):
 
 class NotFoundError(DomainError):
     status = 404
+
+
+def error_messages(exc: Exception, bare_fields: tuple[str, ...] = ("non_field_errors",)) -> list[str]:
+    """A domain error as readable lines (``field: message``; fields in ``bare_fields`` unprefixed),
+    for pages, failed jobs and reports; any other exception as its text."""
+    if isinstance(exc, ValidationError):
+        out = []
+        for field, msgs in exc.errors.items():
+            if isinstance(msgs, dict):
+                msgs = [f"{k}: {v}" for k, v in msgs.items()]
+            for m in msgs if isinstance(msgs, list) else [msgs]:
+                out.append(str(m) if field in bare_fields else f"{field}: {m}")
+        return out
+    return [str(getattr(exc, "message", exc))]

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from huoban.platform.errors import DomainError, error_messages
 from huoban.platform.identity.actors import Actor, actor_name, actor_user
 
 from .models import Job
@@ -107,9 +108,13 @@ def job_execute(job_id: str) -> Job | None:
     try:
         result = spec.func(job, progress)
     except Exception as exc:
-        log.exception("job %s (%s) failed on attempt %s", job.pk, job.kind, job.attempts)
-        job.error = f"{type(exc).__name__}: {exc}"[:5000]
-        if job.attempts <= spec.max_retries:
+        if isinstance(exc, DomainError):
+            log.warning("job %s (%s) refused: %s", job.pk, job.kind, exc)
+            job.error = "; ".join(error_messages(exc))[:5000]
+        else:
+            log.exception("job %s (%s) failed on attempt %s", job.pk, job.kind, job.attempts)
+            job.error = f"{type(exc).__name__}: {exc}"[:5000]
+        if will_retry(job, exc):
             job.status = Job.Status.QUEUED
             job.message = f"retrying ({job.attempts}/{spec.max_retries})"
             job.save(update_fields=["error", "status", "message"])
@@ -129,6 +134,13 @@ def job_execute(job_id: str) -> Job | None:
     job.save(update_fields=["status", "progress", "result", "finished_at"])
     _notify_done(job)
     return job
+
+
+def will_retry(job: Job, exc: Exception) -> bool:
+    """Whether a failed attempt is tried again. A domain error (bad input, refused permission,
+    stale version) gives the same answer every time, so it fails the job at once; anything else
+    is retried with backoff up to the handler's ``max_retries``."""
+    return not isinstance(exc, DomainError) and job.attempts <= handler_for(job.kind).max_retries
 
 
 class RetryLater(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone, translation
 
-from huoban.platform.jobs.services import Progress, handler_for, job_handler
+from huoban.platform.jobs.services import Progress, job_handler, will_retry
 
 from .models import ExportRun, ImportRun
 
@@ -41,10 +41,6 @@ def _failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _final_attempt(job: Any, kind: str) -> bool:
-    return job.attempts > handler_for(kind).max_retries
-
-
 @job_handler("transfer.import", max_retries=MAX_RETRIES, base_delay=5)
 def import_job(job: Any, progress: Progress) -> dict[str, Any]:
     from .engine import LeaseLost
@@ -61,7 +57,7 @@ def import_job(job: Any, progress: Progress) -> dict[str, Any]:
         log.warning("import %s: another worker holds the lease; stopping", run.pk)
         return {"import": run.pk, "superseded": True}
     except Exception as exc:
-        final = _final_attempt(job, "transfer.import")
+        final = not will_retry(job, exc)
         message = _failure(exc)[:2000]
         ImportRun.objects.filter(pk=run.pk).update(
             status=ImportRun.Status.FAILED if final else ImportRun.Status.QUEUED,
@@ -86,7 +82,7 @@ def undo_job(job: Any, progress: Progress) -> dict[str, Any]:
     try:
         result = import_undo_execute(run, actor, progress)
     except Exception as exc:
-        if _final_attempt(job, "transfer.undo"):
+        if not will_retry(job, exc):
             result = dict(run.undo_result or {})
             result.update(status="failed", error=_failure(exc)[:500])
             ImportRun.objects.filter(pk=run.pk).update(undo_result=result)
@@ -117,7 +113,7 @@ def export_job(job: Any, progress: Progress) -> dict[str, Any]:
     try:
         run = export_execute(run, progress)
     except Exception as exc:
-        if _final_attempt(job, "transfer.export"):
+        if not will_retry(job, exc):
             ExportRun.objects.filter(pk=run.pk).update(
                 status=ExportRun.Status.FAILED,
                 error=_failure(exc)[:2000],

@@ -25,6 +25,7 @@ from huoban.platform.access.scoping import grants_for, has_perm, service
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import Entry, audit_log_many
 from huoban.platform.errors import PermissionDeniedError, ValidationError
+from huoban.platform.errors import error_messages as platform_error_messages
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, actor_user
 
@@ -70,18 +71,8 @@ def _check_owner(actor: Actor, obj: ImportRun | ImportTemplate) -> None:
 
 
 def error_messages(exc: Exception) -> list[str]:
-    """A domain error as lines for a page or a failed run ("field: message")."""
-    if isinstance(exc, ValidationError):
-        out = []
-        for field, msgs in exc.errors.items():
-            if isinstance(msgs, dict):
-                msgs = [f"{k}: {v}" for k, v in msgs.items()]
-            for m in msgs if isinstance(msgs, list) else [msgs]:
-                out.append(
-                    str(m) if field in ("non_field_errors", "file", "mapping", "options") else f"{field}: {m}"
-                )
-        return out
-    return [str(getattr(exc, "message", exc))]
+    """A domain error as lines for a page or a failed run; upload-level fields unprefixed."""
+    return platform_error_messages(exc, bare_fields=("non_field_errors", "file", "mapping", "options"))
 
 
 # --- options ----------------------------------------------------------------------------------
