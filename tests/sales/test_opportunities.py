@@ -184,17 +184,24 @@ def test_stuck_alerts(org, api, make_opp, stages):
     assert opportunity_check_stuck() == {"flagged": 1, "escalated": 0}
     assert opportunity_check_stuck() == {"flagged": 0, "escalated": 0}
     assert Notification.objects.filter(recipient=org.sales_rep1, verb="opportunity.stuck").count() == 1
+    # the stage is named in the reader's language (the owner reads English, the manager Chinese)
+    stuck = Notification.objects.get(recipient=org.sales_rep1, verb="opportunity.stuck")
+    assert stuck.title_args["stage"] == opp.stage.name and opp.stage.name != opp.stage.name_zh_hans
     rep = api(org.sales_rep1)
     listed = rep.get("/api/v1/opportunities/?stuck=true").json()["results"]
     assert [o["id"] for o in listed] == [opp.pk] and listed[0]["is_stuck"] is True
     assert rep.get(f"/api/v1/opportunities/{fresh.pk}/").json()["is_stuck"] is False
     # second threshold (default: twice the dwell time) → the manager
+    org.sales_manager.language = "zh-hans"
+    org.sales_manager.save(update_fields=["language"])
     Opportunity.objects.filter(pk=opp.pk).update(stage_entered_at=timezone.now() - dt.timedelta(days=31))
     assert opportunity_check_stuck()["escalated"] == 1
     assert (
         Notification.objects.filter(recipient=org.sales_manager, verb="opportunity.stuck_escalated").count()
         == 1
     )
+    escalated = Notification.objects.get(recipient=org.sales_manager, verb="opportunity.stuck_escalated")
+    assert escalated.title_args["stage"] == opp.stage.name_zh_hans
     # a move clears the flag
     from huoban.sales.services import opportunity_move
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huoban.platform.records.encryption import EncryptedTextField
 from huoban.platform.records.models import BaseRecord
@@ -266,7 +267,7 @@ class FollowUp(BaseRecord):
         CALL = "call", _("Call")
         VISIT = "visit", _("Visit")
         MEETING = "meeting", _("Meeting")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("follow-up type", "Email")
         WECHAT = "wechat", _("WeChat")
         NOTE = "note", _("Note")
 

@@ -213,7 +213,7 @@ class FollowUpType(models.TextChoices):
     CALL = "call", _("Call")
     VISIT = "visit", _("Visit")
     MEETING = "meeting", _("Meeting")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("follow-up type", "Email")
     WECHAT = "wechat", _("WeChat")
     NOTE = "note", _("Note")
 

@@ -9,21 +9,14 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from huoban.platform.records.models import BaseRecord
+from huoban.platform.records.models import BaseRecord, localized
 
 
 def month_key(day: Any) -> int:
     """202611 for any date or datetime in November 2026."""
     return day.year * 100 + day.month
-
-
-def _localized(name: str, name_zh: str) -> str:
-    if (get_language() or "").lower().startswith("zh") and name_zh:
-        return name_zh
-    return name
 
 
 class Pipeline(models.Model):
@@ -51,7 +44,7 @@ class Pipeline(models.Model):
 
     @property
     def label(self) -> str:
-        return _localized(self.name, self.name_zh_hans)
+        return localized(self.name, self.name_zh_hans)
 
 
 class StageType(models.TextChoices):
@@ -90,7 +83,7 @@ class Stage(models.Model):
 
     @property
     def label(self) -> str:
-        return _localized(self.name, self.name_zh_hans)
+        return localized(self.name, self.name_zh_hans)
 
     @property
     def is_closed(self) -> bool:

@@ -8,7 +8,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone, translation
@@ -159,7 +158,7 @@ def _deliver(report: SalesReport, recipient: Any, email: bool) -> None:
     )
     m = report.data.get("metrics", {})
     # the body is stored as text: write it in the recipient's language (as the email is sent)
-    with translation.override(getattr(recipient, "language", "") or django_settings.LANGUAGE_CODE):
+    with translation.override(recipient.reading_language()):
         body = gettext(
             "New leads %(new_leads)s · follow-ups %(follow_ups)s · new opportunities "
             "%(new_opportunities)s · stage moves %(stage_moves)s · won %(won)s (%(won_amount)s) · "

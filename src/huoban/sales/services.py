@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -578,6 +578,14 @@ def opportunity_move(
 # --- stuck alerts ------------------------------------------------------------------------------------
 
 
+def _stage_name(stage: Stage, reader: Any) -> str:
+    """The stage name in the language the notification's reader uses."""
+    if reader is None:
+        return stage.label
+    with translation.override(reader.reading_language()):
+        return stage.label
+
+
 @service
 def opportunity_check_stuck(*, now: dt.datetime | None = None, limit: int = 5000) -> dict[str, int]:
     """Flag opportunities over their stage's dwell time and tell the owner; after the second
@@ -601,7 +609,7 @@ def opportunity_check_stuck(*, now: dt.datetime | None = None, limit: int = 5000
                 recipient=opp.owner,
                 verb="opportunity.stuck",
                 title=gettext_noop("Stuck for %(days)s days in %(stage)s: %(name)s"),
-                title_args={"days": days, "stage": stage.name_zh_hans or stage.name, "name": opp.name},
+                title_args={"days": days, "stage": _stage_name(stage, opp.owner), "name": opp.name},
                 url=f"/opportunities/{opp.pk}/",
                 data={"opportunity": opp.pk, "stage": stage.pk},
             )
@@ -636,7 +644,7 @@ def opportunity_check_stuck(*, now: dt.datetime | None = None, limit: int = 5000
                 title=gettext_noop("Stuck for %(days)s days in %(stage)s (%(owner)s): %(name)s"),
                 title_args={
                     "days": (now - opp.stage_entered_at).days,
-                    "stage": stage.name_zh_hans or stage.name,
+                    "stage": _stage_name(stage, manager),
                     "owner": str(opp.owner) if opp.owner else "-",
                     "name": opp.name,
                 },

@@ -158,6 +158,12 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def reading_language(self) -> str:
+        """The language to write to this user in when no request is there to say (mail, jobs)."""
+        from django.conf import settings
+
+        return self.language or settings.LANGUAGE_CODE
+
     @property
     def label(self) -> str:
         return str(self)

@@ -48,7 +48,7 @@ def deliver_email(notification_id: int) -> bool:
     n = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if n is None or n.emailed_at is not None:
         return False
-    with translation.override(n.recipient.language or settings.LANGUAGE_CODE):
+    with translation.override(n.recipient.reading_language()):
         subject = n.rendered_title()
         body = n.body + (f"\n\n{n.url}" if n.url else "")
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [n.recipient.email], fail_silently=False)

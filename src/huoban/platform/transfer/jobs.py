@@ -23,11 +23,7 @@ MAX_RETRIES = 3
 
 def user_language(user: Any) -> str:
     """The language a user reads (for texts written in the background on their behalf)."""
-    return (
-        (getattr(user, "language", "") or settings.LANGUAGE_CODE)
-        if user is not None
-        else settings.LANGUAGE_CODE
-    )
+    return user.reading_language() if user is not None else settings.LANGUAGE_CODE
 
 
 def _failure(exc: Exception) -> str:
