@@ -341,3 +341,19 @@ def test_read_only_roles_cannot_transfer(org, api, username):
     c = make(org.sales_rep1)
     r = api(org.users[username]).post(f"{URL}{c.pk}/transfer/", {"owner": org.sales_rep2.pk}, format="json")
     assert r.status_code == 403
+
+
+def test_every_record_model_indexes_owner_and_unit_first() -> None:
+    """Decision 0005: the owner foreign keys have no single-column index, so each record model
+    must lead an index with ``owner`` and one with ``owner_unit`` (scoped lists, PROTECT checks)."""
+    from django.apps import apps
+
+    from huoban.platform.records.models import BaseRecord
+
+    models_ = [m for m in apps.get_models() if issubclass(m, BaseRecord)]
+    assert len(models_) >= 6
+    for model in models_:
+        leading = {index.fields[0].lstrip("-") for index in model._meta.indexes}
+        assert {"owner", "owner_unit"} <= leading, f"{model._meta.label} lacks an owner/owner_unit index"
+        for name in ("owner", "owner_unit", "created_by", "updated_by", "deleted_by"):
+            assert model._meta.get_field(name).db_index is False

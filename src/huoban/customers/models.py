@@ -94,6 +94,7 @@ class Customer(BaseRecord):
         on_delete=models.SET_NULL,
         related_name="customers",
         verbose_name=_("public pool"),
+        db_index=False,  # cust_pool_id (pool, -id) serves every lookup by pool
     )
     pooled_at = models.DateTimeField(_("in pool since"), null=True, blank=True, editable=False)
     # merge tombstones

@@ -376,6 +376,10 @@ class WebForm(BaseRecord):
     class Meta:
         verbose_name = _("web form")
         verbose_name_plural = _("web forms")
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="webform_owner_id"),
+            models.Index(fields=["owner_unit", "-id"], name="webform_unit_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name

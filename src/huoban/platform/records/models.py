@@ -100,6 +100,11 @@ class BaseRecord(models.Model):
     """Owner, owner unit, created/updated by/at, version, custom fields, tags, soft deletion.
 
     Subclasses set ``object_type`` (e.g. "customer") and are registered automatically.
+
+    The foreign keys carry no single-column index (decision 0005): every subclass declares
+    composite ``(owner, -id)`` / ``(owner_unit, -id)`` indexes that serve the scoped lists and
+    the PROTECT checks, and the who-columns (created/updated/deleted by) are never filtered on
+    a hot path; each index would cost every insert and update of a million-row table.
     """
 
     object_type: str = ""
@@ -115,6 +120,7 @@ class BaseRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("owner"),
+        db_index=False,
     )
     owner_unit = models.ForeignKey(
         "identity.OrgUnit",
@@ -123,6 +129,7 @@ class BaseRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("owner unit"),
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
@@ -134,6 +141,7 @@ class BaseRecord(models.Model):
         editable=False,
         db_constraint=False,
         verbose_name=_("created by"),
+        db_index=False,
     )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
     updated_by = models.ForeignKey(
@@ -145,6 +153,7 @@ class BaseRecord(models.Model):
         editable=False,
         db_constraint=False,
         verbose_name=_("updated by"),
+        db_index=False,
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -157,6 +166,7 @@ class BaseRecord(models.Model):
         related_name="+",
         editable=False,
         db_constraint=False,
+        db_index=False,
     )
     tagged_items = GenericRelation(TaggedItem)
 

@@ -1,0 +1,14 @@
+from django.db import migrations
+
+from huoban.platform.records.migration_ops import drop_like_indexes
+
+
+class Migration(migrations.Migration):
+    """PostgreSQL: drop the LIKE-prefix twins of indexed text columns that are only ever matched
+    exactly (decision 0005). Nothing changes on SQLite."""
+
+    dependencies = [("sales", "0003_drop_redundant_indexes")]
+
+    operations = [
+        drop_like_indexes("sales", "opportunity", ["number"]),
+    ]
