@@ -172,3 +172,20 @@ def test_stale_runs_are_resumed_by_the_periodic_task(org):
     run.refresh_from_db()
     assert run.status == "done" and live().count() == 4 and run.counts["created"] == 4
     assert resume_stale() == []
+
+
+def test_history_and_timeline_show_the_import_that_created_a_record(org, client):
+    """Imports audit one event per batch (id ranges); a record they created shows that origin."""
+    run = run_import(org.sales_manager, rows(3), options={"batch_size": 2})
+    assert run.created == 3
+    created = list(live().order_by("id"))
+    other = customer_create(actor=org.sales_manager, data={"name": "手工录入公司"})
+    client.force_login(org.sales_manager)
+    for customer in created:
+        html = client.get(f"/customers/{customer.pk}/tab/history/").content.decode()
+        assert "Created by the import of" in html and run.file_name in html
+        timeline = client.get(f"/customers/{customer.pk}/tab/timeline/").content.decode()
+        assert "Created by the import of" in timeline
+    assert (
+        "Created by the import of" not in client.get(f"/customers/{other.pk}/tab/history/").content.decode()
+    )

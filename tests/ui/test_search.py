@@ -95,6 +95,13 @@ def test_one_and_two_character_chinese(org, customers):
 
 
 @pytest.mark.django_db
+def test_result_lines_show_phones_formatted(org, customers):
+    (group,) = s.search(org.admin, "5678")
+    (hit,) = group.hits
+    assert "138 1234 5678" in hit.subtitle and "+86" not in hit.subtitle
+
+
+@pytest.mark.django_db
 def test_data_scopes_apply(org, customers):
     assert names(s.search(org.sales_rep1, "华为")) == ["华为技术有限公司"]  # own
     assert names(s.search(org.sales_rep2, "华为")) == []

@@ -46,8 +46,11 @@ from .overview import overview, timeline
 from .pools import customer_release, pool_claim, visible_pools, with_customer_counts
 from .services import (
     attachment_add,
+    attachment_delete,
     contact_create,
     contact_update,
+    customer_attachment_add,
+    customer_attachment_delete,
     customer_create,
     customer_delete,
     customer_transfer,
@@ -359,6 +362,33 @@ class CustomerSerializer(RecordSerializer):
 CUSTOMER_WRITABLE = CUSTOMER_FIELDS
 
 
+class CustomerAttachmentSerializer(serializers.ModelSerializer):
+    follow_up = serializers.IntegerField(
+        source="follow_up_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The follow-up the file belongs to (delete it there); null: the customer's own file.",
+    )
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "uploaded_at", "follow_up", "url"]
+
+    def get_url(self, obj: Attachment) -> str:
+        return f"/api/v1/customers/{obj.customer_id}/attachments/{obj.pk}/"
+
+
+def _visible_files(user: Any, customer: Customer) -> Any:
+    """The customer's own files and those of its follow-ups the user can see (as the Files tab)."""
+    from django.db.models import Q
+
+    visible = scoped(user, FollowUp).filter(customer=customer).values("pk")
+    return Attachment.objects.filter(customer=customer).filter(
+        Q(follow_up__isnull=True) | Q(follow_up__in=visible)
+    )
+
+
 class RegionFilterMixin:
     def filter_region(self, qs: Any) -> Any:
         region = self.request.query_params.get("region")  # type: ignore[attr-defined]
@@ -425,7 +455,15 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
         "bulk_tags": "change",
         "overview": "view",
         "timeline": "view",
+        "attachments": "view",
+        "attachment": "view",
+        "attachment_destroy": "change",
     }
+
+    def required_action(self) -> str | None:
+        if self.action == "attachments" and self.request.method == "POST":
+            return "change"
+        return super().required_action()
 
     def filter_base_queryset(self, qs: Any) -> Any:
         qs = self.filter_region(qs)
@@ -568,6 +606,73 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
         except ValueError:
             limit = 50
         return Response({"results": timeline(self.get_object(), request.user, limit)})
+
+    # --- files (the Files tab: the customer's own and its visible follow-ups' files) ---
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: CustomerAttachmentSerializer(many=True)},
+        description="Files of the customer: its own and those of the follow-ups the caller can see "
+        "(``follow_up`` names the follow-up), newest first; paginated like every list.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "name": {"type": "string", "description": "Optional file name."},
+                },
+                "required": ["file"],
+            }
+        },
+        responses={201: CustomerAttachmentSerializer},
+        description="Attach a file to the customer itself (at most 20 MB; programs, scripts and web "
+        "pages are refused with 400 on ``file``).",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def attachments(self, request: Request, pk: Any = None) -> Response:
+        obj = self.get_object()
+        if request.method == "GET":
+            rows = _visible_files(request.user, obj).order_by("-uploaded_at", "-id")
+            page = self.paginate_queryset(rows)
+            return self.get_paginated_response(CustomerAttachmentSerializer(page, many=True).data)
+        att = customer_attachment_add(
+            actor=request.user,
+            customer=obj,
+            file=request.FILES.get("file"),
+            name=str(request.data.get("name") or ""),
+        )
+        return Response(CustomerAttachmentSerializer(att).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        description="Download a file of the customer (its own, or of a follow-up the caller can see).",
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
+    def attachment(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
+        from huoban.platform.ui.attachments import file_response
+
+        att = _visible_files(request.user, self.get_object()).filter(pk=attachment_id).first()
+        if att is None:
+            raise Http404
+        return file_response(att)
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Delete a file of the customer itself (audited; the stored bytes go unless another "
+        "row still points at them). A follow-up's file is refused with 400: delete it on the "
+        "follow-up.",
+    )
+    @attachment.mapping.delete
+    def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
+        att = _visible_files(request.user, self.get_object()).filter(pk=attachment_id).first()
+        if att is None:
+            raise Http404
+        customer_attachment_delete(actor=request.user, attachment=att)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- duplicates (list, dismiss, merge and undo: MergeActionsMixin) ---
 
@@ -834,7 +939,7 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
     prefetch_related = ("attachments", "tagged_items__tag")
     writable = ("customer", "contact", "type", "occurred_at", "content", "outcome", "next_follow_up_at")
     parser_classes = [JSONParser, FormParser, MultiPartParser]
-    extra_action_permission = {"attachments": "view", "attachment": "view"}
+    extra_action_permission = {"attachments": "view", "attachment": "view", "attachment_destroy": "change"}
 
     def filter_base_queryset(self, qs: Any) -> Any:
         for key in ("customer", "contact"):
@@ -915,6 +1020,20 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
         if att is None:
             raise Http404
         return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.name)
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Delete a file of the follow-up (needs change on the follow-up; audited on it; the "
+        "stored bytes go unless another row still points at them).",
+    )
+    @attachment.mapping.delete
+    def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
+        att = self.get_object().attachments.filter(pk=attachment_id).first()
+        if att is None:
+            raise Http404
+        attachment_delete(actor=request.user, attachment=att)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- public pools ------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ notifications apply the same way everywhere. Pools: ``pools.py``; merges: ``merg
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import nh3
@@ -20,21 +21,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from huoban.platform.access.models import Share
-from huoban.platform.access.scoping import service
+from huoban.platform.access.scoping import has_perm, scoped, service
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import Entry, audit_log, audit_log_many
-from huoban.platform.errors import DuplicateError, ValidationError
+from huoban.platform.errors import DuplicateError, NotFoundError, PermissionDeniedError, ValidationError
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, actor_user
 from huoban.platform.records.encryption import blind_index
 from huoban.platform.records.models import Tag, TaggedItem
 from huoban.platform.records.services import (
+    lock_for_write,
     next_numbers,
     record_create,
     record_delete,
     record_transfer,
     record_update,
 )
+from huoban.platform.records.uploads import Upload, check_upload, release_stored_file
 
 from .matching import block_keys, name_key, person_key
 from .models import (
@@ -53,6 +56,7 @@ from .validation import (
     _choice,
     _datetime,
     _text,
+    clean_address,
     clean_contact_data,
     clean_customer_data,
 )
@@ -194,14 +198,17 @@ def customer_create(
     tags: list[str] | None = None,
     confirm_duplicate: bool = False,
     check_duplicates: bool = True,
+    strict_lists: bool = False,
 ) -> Customer:
     """Create a customer from raw input (validated and normalised here).
 
     Likely duplicates raise ``DuplicateError`` unless ``confirm_duplicate``; confirming records
     "different customers" for the candidates, so the scan does not report them again.
     ``check_duplicates=False`` skips the check (system paths that dedupe on their own).
+    ``strict_lists`` (web forms): a secondary phone/e-mail given twice or equal to the main one
+    is an error instead of being dropped.
     """
-    cleaned, errors = clean_customer_data(data)
+    cleaned, errors = clean_customer_data(data, strict_lists=strict_lists)
     _raise(errors)
     addresses = cleaned.pop("addresses", None)
     custom_fields, tags = _take_extras(cleaned, custom_fields, tags)
@@ -248,8 +255,9 @@ def customer_update(
     tags: list[str] | None = None,
     version: int | None = None,
     confirm_duplicate: bool = False,
+    strict_lists: bool = False,
 ) -> Customer:
-    cleaned, errors = clean_customer_data(data, partial=True, instance=customer)
+    cleaned, errors = clean_customer_data(data, partial=True, instance=customer, strict_lists=strict_lists)
     _raise(errors)
     addresses = cleaned.pop("addresses", None)
     _take_extras(cleaned, None, None)  # updates take them as arguments only
@@ -284,8 +292,14 @@ def customer_update(
         )
         if any(k in cleaned for k in ("phone", "phones", "email", "emails")):
             _sync_identifiers(obj)
-        if addresses is not None or "address" in cleaned:
-            _sync_addresses(obj, addresses, cleaned.get("address") if addresses is None else None)
+        if addresses is not None:
+            before = address_summaries(obj)
+            _sync_addresses(obj, addresses, None)
+            after = address_summaries(obj)
+            if before != after:  # audited (and versioned) like the address services
+                _addresses_written(actor, obj, "; ".join(before), "; ".join(after))
+        elif "address" in cleaned:
+            _sync_addresses(obj, None, cleaned.get("address"))
         _confirmed_different(actor, obj, candidates)
     return obj
 
@@ -542,8 +556,9 @@ def contact_create(
     tags: list[str] | None = None,
     confirm_duplicate: bool = False,
     check_duplicates: bool = True,
+    strict_lists: bool = False,
 ) -> Contact:
-    cleaned, errors = clean_contact_data(data)
+    cleaned, errors = clean_contact_data(data, strict_lists=strict_lists)
     _raise(errors)
     primary, customers = _resolve_customers(cleaned.pop("customer", None), cleaned.pop("customers", None))
     custom_fields, tags = _take_extras(cleaned, custom_fields, tags)
@@ -592,8 +607,9 @@ def contact_update(
     custom_fields: dict | None = None,
     tags: list[str] | None = None,
     version: int | None = None,
+    strict_lists: bool = False,
 ) -> Contact:
-    cleaned, errors = clean_contact_data(data, partial=True, instance=contact)
+    cleaned, errors = clean_contact_data(data, partial=True, instance=contact, strict_lists=strict_lists)
     _raise(errors)
     relink = "customer" in cleaned or "customers" in cleaned
     primary, customers = None, []
@@ -700,20 +716,28 @@ def follow_up_create(
     contact: Contact | None = None,
     custom_fields: dict | None = None,
     tags: list[str] | None = None,
+    files: Sequence[Any] = (),
 ) -> FollowUp:
     """Record a follow-up; the customer's last contacted / next follow-up times follow, and a
     next follow-up date creates a reminder task for the customer's owner (activities app, via
-    the ``follow_up.created`` event)."""
+    the ``follow_up.created`` event).
+
+    ``files`` (uploaded files) are attached in the same transaction. Each is checked first
+    (``check_upload``); a refused one is a ``files`` error next to the other field errors and
+    nothing is saved, so the caller can show the whole form again."""
     cleaned, errors = _clean_follow_up(data, partial=False)
     if (
         contact is not None
         and not ContactCustomer.objects.filter(contact=contact, customer=customer).exists()
     ):
         errors.setdefault("contact", []).append(_("This contact does not belong to the customer."))
+    uploads, file_errors = _check_files(files)
+    if file_errors:
+        errors.setdefault("files", []).extend(file_errors)
     _raise(errors)
     if customer.merged_into_id or customer.deleted_at:
         raise ValidationError({"customer": [_("This customer was merged or deleted.")]})
-    with transaction.atomic():
+    with _forget_stored_on_failure() as stored, transaction.atomic():
         obj = FollowUp(customer=customer, contact=contact, **cleaned)
         user = actor_user(actor)
         if customer.owner_id is not None:
@@ -730,6 +754,10 @@ def follow_up_create(
                 level=Share.Level.EDIT,
                 created_by=user,
             )
+        for file, upload in uploads:
+            att = _store_attachment(actor=actor, file=file, upload=upload, follow_up=obj)
+            stored.append(att.file)
+            _audit_attachment(actor, obj, att, att.pk, added=True)
         customer_touch(customer=customer)
         emit(
             "follow_up.created",
@@ -799,29 +827,342 @@ def follow_up_delete(*, actor: Actor, follow_up: FollowUp, version: int | None =
 
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+MAX_FILES_AT_ONCE = 10  # files attached together with a new follow-up
+
+
+def _check_files(files: Sequence[Any]) -> tuple[list[tuple[Any, Upload]], list[str]]:
+    """``check_upload`` for each file: (accepted (file, upload) pairs, messages for refused ones)."""
+    files = [f for f in files or () if f is not None]
+    if len(files) > MAX_FILES_AT_ONCE:
+        return [], [_("At most %(n)d files at once; add more afterwards.") % {"n": MAX_FILES_AT_ONCE}]
+    accepted: list[tuple[Any, Upload]] = []
+    refused: list[str] = []
+    for file in files:
+        try:
+            accepted.append((file, check_upload(file, max_bytes=MAX_ATTACHMENT_BYTES)))
+        except ValidationError as exc:
+            refused.extend(str(m) for m in exc.errors.get("file", []))
+    return accepted, refused
+
+
+def _store_attachment(
+    *, actor: Actor, file: Any, upload: Upload, follow_up: FollowUp | None = None, customer: Any = None
+) -> Attachment:
+    """Save the bytes and the row of a checked upload: a follow-up's file (through it, the
+    customer's too) or, without ``follow_up``, a file of ``customer`` itself."""
+    att = Attachment(
+        follow_up=follow_up,
+        customer_id=follow_up.customer_id if follow_up is not None else getattr(customer, "pk", customer),
+        name=upload.name,
+        size=upload.size,
+        content_type=upload.content_type,
+        uploaded_by=actor_user(actor),
+    )
+    att.file.save(upload.name, file, save=False)
+    att.save()
+    return att
+
+
+def _remove_attachment(row: Attachment) -> None:
+    """Delete the row (inside the caller's transaction); the stored bytes go after commit unless
+    another attachment row still points at them (files linked from a converted lead stay)."""
+    file = row.file
+    row.delete()
+    release_stored_file(file)
+
+
+@contextlib.contextmanager
+def _forget_stored_on_failure() -> Iterator[list[Any]]:
+    """Collects the files (``FieldFile``) stored inside a transaction; when the block fails, the
+    transaction rolls their rows back and this removes the bytes too."""
+    stored: list[Any] = []
+    try:
+        yield stored
+    except BaseException:
+        for f in stored:
+            with contextlib.suppress(OSError):
+                f.storage.delete(f.name)
+        raise
+
+
+def _audit_attachment(actor: Actor, follow_up: FollowUp, att: Attachment, pk: int, *, added: bool) -> None:
+    audit_log(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=follow_up,
+        changes={"attachments": [None, att.name] if added else [att.name, None]},
+        data={"attachment_id": pk, "size": att.size},
+    )
+
+
+@service
+def attachment_link(*, actor: Actor, customer: Customer, source: Any) -> Attachment:
+    """Attach an already stored file (e.g. of a converted lead) to a customer, without copying the
+    bytes: the new row points at the same file; audited on the customer."""
+    with transaction.atomic():
+        att = Attachment.objects.create(
+            customer=customer,
+            file=source.file.name,
+            name=source.name,
+            size=source.size,
+            content_type=source.content_type,
+            uploaded_by=source.uploaded_by,
+            uploaded_at=source.uploaded_at,
+        )
+        audit_log(
+            actor=actor, action=AuditAction.UPDATE, obj=customer, changes={"attachments": [None, att.name]}
+        )
+    return att
 
 
 @service
 def attachment_add(*, actor: Actor, follow_up: FollowUp, file: Any, name: str = "") -> Attachment:
-    size = getattr(file, "size", 0) or 0
-    if size > MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": [_("A file may have at most 20 MB.")]})
-    filename = (name or getattr(file, "name", "") or "file").rsplit("/", 1)[-1][:200]
+    """Attach a file to a follow-up (and through it to the customer). The acting user must be
+    allowed to change the follow-up (else 403 / 404, as the customer's files); checked like every
+    upload (``check_upload``: at most ``MAX_ATTACHMENT_BYTES``, no programs, scripts or web
+    pages); audited on the follow-up."""
+    _require_change(actor, follow_up)
+    upload = check_upload(file, name=name, max_bytes=MAX_ATTACHMENT_BYTES)
+    with _forget_stored_on_failure() as stored, transaction.atomic():
+        att = _store_attachment(actor=actor, file=file, upload=upload, follow_up=follow_up)
+        stored.append(att.file)
+        _audit_attachment(actor, follow_up, att, att.pk, added=True)
+    return att
+
+
+@service
+def attachment_delete(*, actor: Actor, attachment: Attachment) -> None:
+    """Delete a file of a follow-up (a customer's own files: ``customer_attachment_delete``). The
+    acting user must be allowed to change the follow-up; audited on the follow-up; the stored
+    bytes go after commit unless another attachment row still points at them."""
+    if attachment.follow_up_id is None:
+        raise ValidationError({"file": [_("This file belongs to the customer; remove it on its Files tab.")]})
+    follow_up = FollowUp.objects.unrestricted().get(pk=attachment.follow_up_id)
+    _require_change(actor, follow_up)
     with transaction.atomic():
-        att = Attachment(
-            follow_up=follow_up,
-            customer_id=follow_up.customer_id,
-            name=filename,
-            size=size,
-            content_type=getattr(file, "content_type", "") or "",
-            uploaded_by=actor_user(actor),
+        row = Attachment.objects.select_for_update().filter(pk=attachment.pk, follow_up=follow_up).first()
+        if row is None:
+            raise NotFoundError(_("Not found."))
+        _remove_attachment(row)
+        _audit_attachment(actor, follow_up, row, attachment.pk, added=False)
+
+
+# --- customer addresses and files (the customer page's Addresses and Files tabs) -------------
+
+
+def _require_change(actor: Actor, obj: Customer | FollowUp) -> None:
+    """The acting user may change this customer (or follow-up): function permission and data
+    scope, as the API's PATCH; system actors may. Out of scope is "not found", never
+    "forbidden"."""
+    user = actor_user(actor)
+    if user is None:
+        return
+    if not has_perm(user, obj.object_type, "change"):
+        raise PermissionDeniedError()
+    if not scoped(user, type(obj), "change").filter(pk=obj.pk).exists():
+        raise NotFoundError(_("Not found."))
+
+
+def address_summary(address: CustomerAddress) -> str:
+    """One readable line for the audit trail: kind, region, line, postal code, "primary"."""
+    from huoban.platform.records.regions import region_label
+
+    parts = [str(address.get_kind_display())]
+    if address.region:
+        parts.append(region_label(address.region))
+    parts.append(address.line)
+    if address.postal_code:
+        parts.append(address.postal_code)
+    text = " · ".join(p for p in parts if p)
+    return _("%(address)s (primary)") % {"address": text} if address.is_primary else text
+
+
+def address_summaries(customer: Customer) -> list[str]:
+    return [address_summary(a) for a in CustomerAddress.objects.filter(customer=customer)]
+
+
+def _mirror_primary(customer: Customer) -> dict[str, list[Any]]:
+    """Exactly one primary address when there are any (the oldest, if none is marked); the
+    customer's ``address`` is the primary line. Returns the change of ``address``, if any."""
+    rows = list(CustomerAddress.objects.filter(customer=customer).order_by("id"))
+    primaries = [a for a in rows if a.is_primary]
+    keep = primaries[0] if primaries else (rows[0] if rows else None)
+    for a in rows:
+        if a.is_primary != (a is keep):
+            a.is_primary = a is keep
+            a.save(update_fields=["is_primary"])
+    line = keep.line if keep is not None else ""
+    if customer.address != line:
+        change = [customer.address, line]
+        customer.address = line
+        return {"address": change}
+    return {}
+
+
+def _addresses_written(
+    actor: Actor, customer: Customer, before: str | None, after: str | None, extra: Any = None
+) -> Customer:
+    """After a write to a customer's addresses, inside its transaction: one primary, the mirrored
+    ``address``, version +1, one audit event, ``customer.updated``."""
+    changes: dict[str, list[Any]] = {"addresses": [before or None, after or None]}
+    changes.update(_mirror_primary(customer))
+    now = timezone.now()
+    user = actor_user(actor)
+    Customer.objects.filter(pk=customer.pk).update(
+        address=customer.address, version=F("version") + 1, updated_at=now, updated_by=user
+    )
+    customer.version = Customer.objects.unrestricted().values_list("version", flat=True).get(pk=customer.pk)
+    customer.updated_at, customer.updated_by = now, user
+    audit_log(actor=actor, action=AuditAction.UPDATE, obj=customer, changes=changes, data=extra or {})
+    emit("customer.updated", actor=actor, id=customer.pk, changes=list(changes))
+    return customer
+
+
+ADDRESS_FIELDS = ("kind", "region", "line", "postal_code", "is_primary")
+
+
+def _address_input(data: dict[str, Any], current: CustomerAddress | None = None) -> dict[str, Any]:
+    """Cleaned address input; for a change (``current``) only the keys given are checked and the
+    others keep their stored values."""
+    if current is None:
+        cleaned, errors = clean_address(data)
+        _raise(errors)
+        return {"region": "", "postal_code": "", **cleaned}
+    given = {k: v for k, v in data.items() if k in ADDRESS_FIELDS}
+    if "postal_code" in given and "region" not in given:
+        given["region"] = current.region  # the postal code is checked against the region
+    cleaned, errors = clean_address(given, partial=True)
+    _raise(errors)
+    return {**{k: getattr(current, k) for k in ADDRESS_FIELDS}, **cleaned}
+
+
+def _writable_customer(customer: Customer, version: int | None) -> Customer:
+    """The customer row, locked, version-checked; merged or deleted ones are not found."""
+    current = lock_for_write(customer, version)
+    if current.deleted_at is not None or current.merged_into_id is not None:
+        raise NotFoundError(_("Not found."))
+    return current
+
+
+@service
+def customer_address_add(
+    *, actor: Actor, customer: Customer, data: dict[str, Any], version: int | None = None
+) -> CustomerAddress:
+    """Add an address (``line`` required; ``kind``, ``region``, ``postal_code``, ``is_primary``).
+    The first address is the primary one; a new primary one demotes the old."""
+    _require_change(actor, customer)
+    cleaned = _address_input(data)
+    with transaction.atomic():
+        current = _writable_customer(customer, version)
+        first = not CustomerAddress.objects.filter(customer=current).exists()
+        primary = bool(cleaned.get("is_primary")) or first
+        if primary:
+            CustomerAddress.objects.filter(customer=current, is_primary=True).update(is_primary=False)
+        address = CustomerAddress.objects.create(
+            customer=current,
+            kind=cleaned["kind"],
+            region=cleaned["region"],
+            line=cleaned["line"],
+            postal_code=cleaned["postal_code"],
+            is_primary=primary,
         )
-        att.file.save(filename, file, save=False)
-        att.save()
+        _addresses_written(actor, current, None, address_summary(address), {"address_id": address.pk})
+    return address
+
+
+@service
+def customer_address_update(
+    *, actor: Actor, address: CustomerAddress, data: dict[str, Any], version: int | None = None
+) -> CustomerAddress:
+    """Change an address. ``is_primary: true`` makes it the primary one; the primary address
+    stops being primary only by making another one primary."""
+    _require_change(actor, address.customer)
+    cleaned = _address_input(data, current=address)
+    with transaction.atomic():
+        current = _writable_customer(address.customer, version)
+        row = CustomerAddress.objects.select_for_update().filter(pk=address.pk, customer=current).first()
+        if row is None:
+            raise NotFoundError(_("Not found."))
+        before = address_summary(row)
+        if row.is_primary and not cleaned["is_primary"]:
+            if CustomerAddress.objects.filter(customer=current).exclude(pk=row.pk).exists():
+                raise ValidationError(
+                    {"is_primary": [_("To change the primary address, make another address primary.")]}
+                )
+            cleaned["is_primary"] = True  # the only address stays the primary one
+        if cleaned["is_primary"] and not row.is_primary:
+            CustomerAddress.objects.filter(customer=current, is_primary=True).update(is_primary=False)
+        for k in ADDRESS_FIELDS:
+            setattr(row, k, cleaned[k])
+        row.save()
+        after = address_summary(row)
+        if before != after:
+            _addresses_written(actor, current, before, after, {"address_id": row.pk})
+    return row
+
+
+@service
+def customer_address_make_primary(
+    *, actor: Actor, address: CustomerAddress, version: int | None = None
+) -> CustomerAddress:
+    """Make this the customer's primary address (the previous primary one stays, not primary)."""
+    return customer_address_update(actor=actor, address=address, data={"is_primary": True}, version=version)
+
+
+@service
+def customer_address_delete(*, actor: Actor, address: CustomerAddress, version: int | None = None) -> None:
+    """Delete an address; when it was the primary one, the oldest remaining address takes over."""
+    _require_change(actor, address.customer)
+    with transaction.atomic():
+        current = _writable_customer(address.customer, version)
+        row = CustomerAddress.objects.select_for_update().filter(pk=address.pk, customer=current).first()
+        if row is None:
+            raise NotFoundError(_("Not found."))
+        before = address_summary(row)
+        row.delete()
+        _addresses_written(actor, current, before, None, {"address_id": address.pk})
+
+
+@service
+def customer_attachment_add(*, actor: Actor, customer: Customer, file: Any, name: str = "") -> Attachment:
+    """Attach a file to a customer: checked (``check_upload``: at most ``MAX_ATTACHMENT_BYTES``,
+    no programs, scripts or web pages), stored under ``MEDIA_ROOT/attachments/``, audited on the
+    customer."""
+    _require_change(actor, customer)
+    upload = check_upload(file, name=name, max_bytes=MAX_ATTACHMENT_BYTES)
+    with _forget_stored_on_failure() as stored, transaction.atomic():
+        current = _writable_customer(customer, None)
+        att = _store_attachment(actor=actor, file=file, upload=upload, customer=current)
+        stored.append(att.file)
         audit_log(
             actor=actor,
             action=AuditAction.UPDATE,
-            obj=follow_up,
-            changes={"attachments": [None, filename]},
+            obj=current,
+            changes={"attachments": [None, upload.name]},
+            data={"attachment_id": att.pk, "size": upload.size},
         )
     return att
+
+
+@service
+def customer_attachment_delete(*, actor: Actor, attachment: Attachment) -> None:
+    """Delete a file attached to the customer itself (a follow-up's files belong to the
+    follow-up). The stored bytes go too, unless another attachment row still points at them
+    (files linked from a converted lead stay with the lead)."""
+    if attachment.customer_id is None or attachment.follow_up_id is not None:
+        raise ValidationError({"file": [_("This file belongs to a follow-up; it can be removed there.")]})
+    customer = Customer.objects.unrestricted().get(pk=attachment.customer_id)
+    _require_change(actor, customer)
+    with transaction.atomic():
+        current = _writable_customer(customer, None)
+        row = Attachment.objects.select_for_update().filter(pk=attachment.pk, customer=current).first()
+        if row is None:
+            raise NotFoundError(_("Not found."))
+        _remove_attachment(row)
+        audit_log(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=current,
+            changes={"attachments": [row.name, None]},
+            data={"attachment_id": attachment.pk, "size": row.size},
+        )

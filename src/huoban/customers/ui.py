@@ -8,16 +8,19 @@ Pages of their own (duplicate review, merge, public pools) live in ``views.py``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.functional import lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import ValidationError
+from huoban.platform.ui.attachments import attachments_context
 from huoban.platform.ui.choices import (
     industry_choices,
     picklist_choices,
@@ -49,6 +52,8 @@ from huoban.platform.ui.widgets import KeyFigure, register_key_figure
 from .models import Contact, Customer, FollowUp
 from .selectors import contacts_of
 from .services import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_FILES_AT_ONCE,
     contact_create,
     contact_update,
     customer_create,
@@ -68,16 +73,80 @@ def _region_label(obj: Any) -> str:
     return region_label(code) if code else ""
 
 
+def tel_href(e164: str) -> str:
+    """``tel:`` link target: the E.164 number; an extension is dialled after a pause (``,``)."""
+    base, _sep, ext = e164.partition(";ext=")
+    return f"tel:{base},{ext}" if ext else f"tel:{base}"
+
+
 def _phone(field: str) -> Any:
     def render(obj: Any) -> str:
         from huoban.platform.records.contact_points import format_phone
 
         value = getattr(obj, field, "")
-        return (
-            format_html('<a href="tel:{}">{}</a>', value.split(";")[0], format_phone(value)) if value else ""
+        return format_html('<a href="{}">{}</a>', tel_href(value), format_phone(value)) if value else ""
+
+    return render
+
+
+def _email(field: str) -> Any:
+    def render(obj: Any) -> str:
+        value = getattr(obj, field, "")
+        return format_html('<a href="mailto:{}">{}</a>', value, value) if value else ""
+
+    return render
+
+
+PHONE_KINDS = {"mobile": _("Mobile"), "landline": _("Landline"), "other": _("Other")}
+
+
+def phone_items(values: Any) -> list[dict[str, str]]:
+    """Secondary phones for display: formatted number, ``tel:`` link, kind (mobile/landline)."""
+    from huoban.platform.records.contact_points import format_phone, phone_kind
+
+    return [
+        {"href": tel_href(v), "text": format_phone(v), "kind": str(PHONE_KINDS[phone_kind(v)])}
+        for v in (values or [])
+        if v
+    ]
+
+
+def _phone_list(field: str) -> Any:
+    def render(obj: Any) -> str:
+        items = phone_items(getattr(obj, field, None))
+        if not items:
+            return ""
+        return format_html(
+            '<ul class="list-unstyled m-0 hb-contact-list">{}</ul>',
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> <span class="badge bg-secondary-lt ms-1">{}</span></li>',
+                ((i["href"], i["text"], i["kind"]) for i in items),
+            ),
         )
 
     return render
+
+
+def _email_list(field: str) -> Any:
+    def render(obj: Any) -> str:
+        values = [v for v in (getattr(obj, field, None) or []) if v]
+        if not values:
+            return ""
+        return format_html(
+            '<ul class="list-unstyled m-0 hb-contact-list">{}</ul>',
+            format_html_join("", '<li><a href="mailto:{}">{}</a></li>', ((v, v) for v in values)),
+        )
+
+    return render
+
+
+def _ui_service(fn: Any) -> Any:
+    """The service as the web forms call it: secondary phones/e-mails given twice or equal to the
+    main value are errors at that entry, not silently dropped (``strict_lists``)."""
+    call = functools.partial(fn, strict_lists=True)
+    functools.update_wrapper(call, fn)
+    return call
 
 
 def _region_filter(qs: Any, value: Any, request: Any) -> Any:
@@ -127,8 +196,8 @@ def _bulk_release(request: Any, pages: Any, objs: list[Customer]) -> str:
 customer_pages = register_pages(
     RecordPages(
         model=Customer,
-        create=customer_create,
-        update=customer_update,
+        create=_ui_service(customer_create),
+        update=_ui_service(customer_update),
         delete=customer_delete,
         transfer=customer_transfer,
         module="customers",
@@ -190,10 +259,16 @@ customer_pages = register_pages(
                 _("Contact details"),
                 [
                     FieldSpec("phone", render=_phone("phone")),
-                    "email",
+                    FieldSpec("email", render=_email("email")),
+                    FieldSpec("phones", widget="list", render=_phone_list("phones")),
+                    FieldSpec("emails", widget="list", render=_email_list("emails")),
                     "website",
                     FieldSpec("region", choices=region_choices, render=_region_label),
-                    "address",
+                    FieldSpec(
+                        "address",
+                        label=_("Primary address"),
+                        help_text=_("More addresses: the customer's Addresses tab."),
+                    ),
                 ],
             ),
             Section(_("Sensitive"), ["id_number", "bank_account"]),
@@ -225,8 +300,8 @@ customer_pages = register_pages(
 contact_pages = register_pages(
     RecordPages(
         model=Contact,
-        create=contact_create,
-        update=contact_update,
+        create=_ui_service(contact_create),
+        update=_ui_service(contact_update),
         module="customers",
         icon="address-book",
         nav_order=20,
@@ -268,7 +343,9 @@ contact_pages = register_pages(
                 [
                     FieldSpec("mobile", render=_phone("mobile")),
                     FieldSpec("phone", render=_phone("phone")),
-                    "email",
+                    FieldSpec("email", render=_email("email")),
+                    FieldSpec("phones", widget="list", render=_phone_list("phones")),
+                    FieldSpec("emails", widget="list", render=_email_list("emails")),
                     "wechat",
                     "preferred_channel",
                     "birthday",
@@ -290,14 +367,37 @@ contact_pages = register_pages(
 def _follow_up_create(
     *, actor: Any, data: dict[str, Any], custom_fields: Any = None, tags: Any = None
 ) -> FollowUp:
+    """The form's create: the customer and contact from their lookups, the chosen files
+    (``files``) attached in the same transaction. When only files were refused, the form says
+    plainly that the follow-up itself is fine but nothing was saved yet."""
     data = dict(data)
     customer = data.pop("customer", None)
     contact = data.pop("contact", None)
+    files = data.pop("files", None) or []
     if customer is None:
         raise ValidationError({"customer": [gettext("This field is required.")]})
-    return follow_up_create(
-        actor=actor, customer=customer, contact=contact, data=data, custom_fields=custom_fields, tags=tags
-    )
+    try:
+        return follow_up_create(
+            actor=actor,
+            customer=customer,
+            contact=contact,
+            data=data,
+            custom_fields=custom_fields,
+            tags=tags,
+            files=files,
+        )
+    except ValidationError as exc:
+        refused = exc.errors.get("files") or []
+        if refused and set(exc.errors) == {"files"}:
+            summary = ngettext(
+                "The follow-up was not saved yet: it is complete, but a file was refused. "
+                "Remove or replace that file, then save again.",
+                "The follow-up was not saved yet: it is complete, but %(n)d files were refused. "
+                "Remove or replace those files, then save again.",
+                len(refused),
+            ) % {"n": len(refused)}
+            raise ValidationError({"__all__": [summary], "files": refused}) from exc
+        raise
 
 
 def _follow_up_update(
@@ -322,6 +422,33 @@ def _content(obj: FollowUp) -> str:
     from django.utils.safestring import mark_safe
 
     return mark_safe(obj.content)  # sanitised with nh3 when saved  # noqa: S308
+
+
+def _file_list(obj: FollowUp) -> str:
+    """The follow-up's files on its Details tab: name (download link) and size; adding and
+    deleting are on its Files tab."""
+    from django.template.defaultfilters import filesizeformat
+
+    rows = list(obj.attachments.order_by("id"))
+    if not rows:
+        return "—"
+    return format_html(
+        '<ul class="list-unstyled m-0 hb-file-list">{}</ul>',
+        format_html_join(
+            "",
+            '<li class="text-break"><i class="ti ti-file text-secondary me-1" aria-hidden="true"></i>'
+            '<a href="/follow-ups/{}/files/{}/" download>{}</a> '
+            '<span class="text-secondary small">{}</span></li>',
+            ((obj.pk, a.pk, a.name, filesizeformat(a.size)) for a in rows),
+        ),
+    )
+
+
+def _files_hint() -> str:
+    return gettext(
+        "Optional: up to %(n)d files, at most %(mb)d MB each. Programs, scripts and web pages "
+        "(HTML, SVG) are not accepted. Add or delete files later on the follow-up's Files tab."
+    ) % {"n": MAX_FILES_AT_ONCE, "mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
 
 
 follow_up_pages = register_pages(
@@ -367,6 +494,14 @@ follow_up_pages = register_pages(
                         help_text=_("A reminder task is created for the customer's owner."),
                     ),
                     "tags",
+                    FieldSpec(
+                        "files",
+                        widget="files",
+                        label=_("Files"),
+                        help_text=lazy(_files_hint, str)(),
+                        render=_file_list,
+                        inline=False,
+                    ),
                 ],
             ),
             Section(_("Custom fields"), [], custom_fields=True),
@@ -401,11 +536,7 @@ def _overview_tab(request: Any, obj: Customer) -> str:
                     "can_undo": m.undone_at is None and undo_until > timezone.now(),
                 }
             )
-    can_change = (
-        scoped(user, Customer, "change").filter(pk=obj.pk).exists()
-        if has_perm(user, "customer", "change")
-        else False
-    )
+    can_change = can_change_customer(user, obj)
     return render_to_string(
         "customers/_tab_overview.html",
         {
@@ -416,7 +547,8 @@ def _overview_tab(request: Any, obj: Customer) -> str:
             if can_change and obj.pool_id is None
             else [],
             "can_change": can_change,
-            "addresses": list(obj.addresses.all()),
+            "addresses": address_rows(obj),
+            "phones": phone_items(obj.phones),
         },
         request=request,
     )
@@ -424,6 +556,104 @@ def _overview_tab(request: Any, obj: Customer) -> str:
 
 register_tab(
     "customer", Tab(key="overview", label=_("360°"), render=_overview_tab, order=1, icon="chart-donut")
+)
+
+
+def can_change_customer(user: Any, obj: Customer) -> bool:
+    """Edit controls show only when the user may change this customer (function permission and
+    data scope: a read-only share or a colleague's customer gives none)."""
+    return (
+        has_perm(user, "customer", "change") and scoped(user, Customer, "change").filter(pk=obj.pk).exists()
+    )
+
+
+def address_rows(obj: Customer) -> list[dict[str, Any]]:
+    from huoban.platform.records.regions import region_label
+
+    return [
+        {"address": a, "region": region_label(a.region) if a.region else ""}
+        for a in obj.addresses.all().order_by("-is_primary", "id")
+    ]
+
+
+def _addresses_tab(request: Any, obj: Customer) -> str:
+    return render_to_string(
+        "customers/_tab_addresses.html",
+        {"obj": obj, "rows": address_rows(obj), "can_change": can_change_customer(request.user, obj)},
+        request=request,
+    )
+
+
+def _follow_up_note(att: Any) -> tuple[str, str]:
+    """The follow-up a file of the customer belongs to: type and local date, linked."""
+    from huoban.platform.ui.formatting import fdate
+
+    fu = att.follow_up
+    if fu is None:
+        return "", ""
+    return f"{fu.get_type_display()} · {fdate(fu.occurred_at)}", f"/follow-ups/{fu.pk}/"
+
+
+def files_context(request: Any, obj: Customer, upload_error: str = "") -> dict[str, Any]:
+    """The Files tab: the customer's own files and those of follow-ups the user can see, through
+    the shared ``ui/partials/attachments.html``."""
+    from django.db.models import Q
+
+    user = request.user
+    visible_follow_ups = scoped(user, FollowUp).filter(customer=obj).values("pk")
+    rows = (
+        obj.attachments.filter(Q(follow_up__isnull=True) | Q(follow_up__in=visible_follow_ups))
+        .select_related("uploaded_by", "follow_up")
+        .order_by("-uploaded_at", "-id")
+    )
+    return attachments_context(
+        obj,
+        rows,
+        base=f"/customers/{obj.pk}/files/",
+        can_change=can_change_customer(user, obj),
+        max_bytes=MAX_ATTACHMENT_BYTES,
+        upload_error=upload_error,
+        deletable=lambda a: a.follow_up_id is None,
+        note=_follow_up_note,
+    )
+
+
+def can_change_follow_up(user: Any, obj: FollowUp) -> bool:
+    """Add/Delete controls on a follow-up's files: the user may change the follow-up (function
+    permission and data scope, as ``services.attachment_add``/``attachment_delete`` check)."""
+    return (
+        has_perm(user, "follow_up", "change") and scoped(user, FollowUp, "change").filter(pk=obj.pk).exists()
+    )
+
+
+def follow_up_files_context(request: Any, obj: FollowUp, upload_error: str = "") -> dict[str, Any]:
+    """The follow-up's Files tab (the same shared partial as the customer's)."""
+    return attachments_context(
+        obj,
+        obj.attachments.select_related("uploaded_by").order_by("-uploaded_at", "-id"),
+        base=f"/follow-ups/{obj.pk}/files/",
+        can_change=can_change_follow_up(request.user, obj),
+        max_bytes=MAX_ATTACHMENT_BYTES,
+        upload_error=upload_error,
+    )
+
+
+def _follow_up_files_tab(request: Any, obj: FollowUp) -> str:
+    return render_to_string(
+        "customers/_tab_files.html", follow_up_files_context(request, obj), request=request
+    )
+
+
+def _files_tab(request: Any, obj: Customer) -> str:
+    return render_to_string("customers/_tab_files.html", files_context(request, obj), request=request)
+
+
+register_tab(
+    "customer", Tab(key="addresses", label=_("Addresses"), render=_addresses_tab, order=2, icon="map-pin")
+)
+register_tab("customer", Tab(key="files", label=_("Files"), render=_files_tab, order=3, icon="paperclip"))
+register_tab(
+    "follow_up", Tab(key="files", label=_("Files"), render=_follow_up_files_tab, order=3, icon="paperclip")
 )
 
 register_related(
@@ -463,6 +693,9 @@ register_related(
         columns=["occurred_at", "customer", "type", "outcome"],
         ordering=("-occurred_at", "-id"),
         order=20,
+        add_url=lambda obj: (
+            f"/follow-ups/new/?contact={obj.pk}" + (f"&customer={obj.customer_id}" if obj.customer_id else "")
+        ),
     ),
 )
 
@@ -477,13 +710,22 @@ _TYPE_ICONS = {
 
 
 def _follow_up_items(request: Any, obj: Any) -> list[TimelineItem]:
-    qs = scoped(request.user, FollowUp).select_related("contact", "created_by").order_by("-occurred_at")
+    from django.db.models import Count
+
+    qs = (
+        scoped(request.user, FollowUp)
+        .select_related("contact", "created_by")
+        .annotate(n_files=Count("attachments"))
+        .order_by("-occurred_at")
+    )
     qs = qs.filter(customer=obj) if isinstance(obj, Customer) else qs.filter(contact=obj)
     items = []
     for f in qs[:50]:
         title = f.get_type_display() + (f" · {f.contact.name}" if f.contact_id else "")
         if f.outcome:
             title += f" · {f.outcome}"
+        if f.n_files:
+            title += " · " + ngettext("%(n)d file", "%(n)d files", f.n_files) % {"n": f.n_files}
         items.append(
             TimelineItem(
                 at=f.occurred_at,

@@ -1,5 +1,6 @@
 # HANDOFF: owned by the customers helper from now on
-"""Customer, contact and follow-up pages; duplicate review, merge, public pools."""
+"""Customer, contact and follow-up pages; duplicate review, merge, public pools; a customer's
+addresses and files; a follow-up's files."""
 
 from __future__ import annotations
 
@@ -29,6 +30,32 @@ urlpatterns = [
         name="contact-merge-undo",
     ),
     path("customers/<int:pk>/release/", views.release, name="customer-release"),
+    path("customers/<int:pk>/addresses/new/", views.address_add, name="customer-address-new"),
+    path(
+        "customers/<int:pk>/addresses/<int:address_id>/edit/",
+        views.address_edit,
+        name="customer-address-edit",
+    ),
+    path(
+        "customers/<int:pk>/addresses/<int:address_id>/primary/",
+        views.address_primary,
+        name="customer-address-primary",
+    ),
+    path(
+        "customers/<int:pk>/addresses/<int:address_id>/delete/",
+        views.address_delete,
+        name="customer-address-delete",
+    ),
+    path("customers/<int:pk>/files/", views.file_upload, name="customer-file-upload"),
+    path("customers/<int:pk>/files/<int:file_id>/", views.file_download, name="customer-file"),
+    path("customers/<int:pk>/files/<int:file_id>/delete/", views.file_delete, name="customer-file-delete"),
+    path("follow-ups/<int:pk>/files/", views.follow_up_file_upload, name="follow_up-file-upload"),
+    path("follow-ups/<int:pk>/files/<int:file_id>/", views.follow_up_file_download, name="follow_up-file"),
+    path(
+        "follow-ups/<int:pk>/files/<int:file_id>/delete/",
+        views.follow_up_file_delete,
+        name="follow_up-file-delete",
+    ),
     path("customer-pools/", views.pools, name="customer-pools"),
     path("customer-pools/<int:pk>/", views.pool_detail, name="customer-pool"),
     path(

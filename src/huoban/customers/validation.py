@@ -173,19 +173,30 @@ def _list(value: Any) -> list[Any]:
     return [value]
 
 
-def _normalised_list(values: Any, normalise: Any, errors: list[str], key: Any = str) -> list[str]:
-    """Each value normalised, duplicates (by ``key``) dropped; failures appended to ``errors``."""
-    out: list[str] = []
+def item_error(value: Any, message: Any) -> str:
+    """The message for one entry of a list field: ``"<entry as given>: <message>"`` (forms show it
+    at that entry)."""
+    return f"{value}: {message}"
+
+
+def _normalised_list(
+    values: Any, normalise: Any, errors: list[str], key: Any = str, *, strict: bool = False
+) -> list[tuple[Any, str]]:
+    """(entry as given, normalised value) per entry; failures appended to ``errors``. A value
+    given twice (by ``key``) is kept once — or, ``strict``, reported as an error."""
+    out: list[tuple[Any, str]] = []
     seen: set[str] = set()
     for v in _list(values):
         try:
             n = normalise(v)
         except ValueError as exc:
-            errors.append(f"{v}: {exc}")
+            errors.append(item_error(v, exc))
             continue
         if key(n) not in seen:
             seen.add(key(n))
-            out.append(n)
+            out.append((v, n))
+        elif strict:
+            errors.append(item_error(v, _("Listed twice.")))
     return out
 
 
@@ -227,25 +238,42 @@ class Cleaner:
         return self.cleaned, self.errors
 
 
-def _clean_channels(f: Cleaner, *, instance: Any, drop_primary: bool) -> None:
+def _clean_channels(
+    f: Cleaner,
+    *,
+    instance: Any,
+    drop_primary: bool,
+    strict: bool = False,
+    main_phones: tuple[str, ...] = ("phone",),
+) -> None:
     """``phone``/``phones`` and ``email``/``emails`` (customers and contacts alike). With
-    ``drop_primary`` the lists leave out the primary value (new or stored)."""
+    ``drop_primary`` the lists leave out the main value (new or stored: ``main_phones``,
+    ``email``). ``strict`` (forms, where nothing the user typed may vanish unnoticed): an entry
+    given twice or equal to a main value is an error at that entry instead."""
     f.field("phone", normalize_phone, blank="")
     f.field("email", normalize_email, blank="")
-    for many, one, normalise, key in (
-        ("phones", "phone", normalize_phone, str),
-        ("emails", "email", normalize_email, str.lower),
+    for many, ones, normalise, key, same_as_main in (
+        ("phones", main_phones, normalize_phone, str, _("This is already the main number.")),
+        ("emails", ("email",), normalize_email, str.lower, _("This is already the main email.")),
     ):
         if not f.has(many):
             continue
         errs: list[str] = []
-        values = _normalised_list(f.data.get(many), normalise, errs, key)
+        pairs = _normalised_list(f.data.get(many), normalise, errs, key, strict=strict)
+        mains = {
+            key(v)
+            for one in ones
+            if (v := f.cleaned.get(one, getattr(instance, one, "") if instance else ""))
+            and one not in f.errors
+        }
+        if strict:
+            errs.extend(item_error(raw, same_as_main) for raw, v in pairs if key(v) in mains)
         if errs:
             f.errors.setdefault(many, []).extend(errs)
             continue
+        values = [v for _raw, v in pairs]
         if drop_primary:
-            primary = key(f.cleaned.get(one, getattr(instance, one, "") if instance else ""))
-            values = [v for v in values if key(v) != primary]
+            values = [v for v in values if key(v) not in mains]
         f.cleaned[many] = values
 
 
@@ -285,26 +313,53 @@ CUSTOMER_FIELDS = (
 PASS_THROUGH = ("owner", "custom_fields", "tags")
 
 
+_POSTAL = re.compile(r"^\d{6}$")
+
+
+def _postal_code(value: Any, region: str) -> str:
+    code = re.sub(r"\s+", "", str(value if value is not None else ""))
+    if len(code) > 12:
+        raise ValueError(_("At most %(n)d characters.") % {"n": 12})
+    mainland = bool(region) and region[:2] not in ("71", "81", "82")
+    if code and mainland and not _POSTAL.match(code):
+        raise ValueError(_("A postal code in mainland China has 6 digits, e.g. 310000."))
+    return code
+
+
+def clean_address(
+    data: dict[str, Any], *, partial: bool = False
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """One address (``line``, ``kind``, ``region``, ``postal_code``, ``is_primary``) with errors
+    per field — the address form and each entry of ``addresses`` in the API."""
+    f = Cleaner(data)
+    f.field("line", lambda v: _text(v, 300), always=not partial)
+    if "line" in f.cleaned and not f.cleaned["line"]:
+        f.fail("line", _("This field is required."))
+    f.field(
+        "kind", lambda v: _choice(v or CustomerAddress.Kind.OFFICE, CustomerAddress.Kind), always=not partial
+    )
+    f.field("region", resolve_region, blank="")
+    if f.has("postal_code"):
+        f.field("postal_code", lambda v: _postal_code(v, f.cleaned.get("region", "")))
+    f.field("is_primary", _bool, always=not partial)
+    return f.result()
+
+
 def _clean_address(item: Any, index: int, errors: dict[str, list[str]]) -> dict[str, Any] | None:
     if isinstance(item, str):
         item = {"line": item}
     if not isinstance(item, dict):
         errors.setdefault("addresses", []).append(_("Address %(n)d: expected an object.") % {"n": index})
         return None
-    out: dict[str, Any] = {}
-    try:
-        out["line"] = _text(item.get("line"), 300)
-        if not out["line"]:
-            raise ValueError(_("This field is required."))
-        out["kind"] = _choice(item.get("kind") or CustomerAddress.Kind.OFFICE, CustomerAddress.Kind)
-        out["region"] = resolve_region(item["region"]) if item.get("region") else ""
-        out["postal_code"] = _text(item.get("postal_code"), 12)
-        out["is_primary"] = _bool(item.get("is_primary", False))
-    except ValueError as exc:
-        errors.setdefault("addresses", []).append(
-            _("Address %(n)d: %(message)s") % {"n": index, "message": exc}
-        )
+    out, errs = clean_address({**item, "is_primary": item.get("is_primary", False)})
+    if errs:
+        for message in [m for msgs in errs.values() for m in msgs][:1]:
+            errors.setdefault("addresses", []).append(
+                _("Address %(n)d: %(message)s") % {"n": index, "message": message}
+            )
         return None
+    out.setdefault("region", "")
+    out.setdefault("postal_code", "")
     if item.get("id"):
         out["id"] = item["id"]
     return out
@@ -340,9 +395,14 @@ def _clean_addresses(f: Cleaner) -> None:
 
 
 def clean_customer_data(
-    data: dict[str, Any], *, partial: bool = False, instance: Customer | None = None
+    data: dict[str, Any],
+    *,
+    partial: bool = False,
+    instance: Customer | None = None,
+    strict_lists: bool = False,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Normalise customer input. ``partial``: only the keys present are checked (updates)."""
+    """Normalise customer input. ``partial``: only the keys present are checked (updates).
+    ``strict_lists``: see ``_clean_channels`` (the web forms use it)."""
     f = Cleaner(data, PASS_THROUGH)
     f.field("name", lambda v: _text(v, 200), always=not partial)
     f.field("short_name", lambda v: _text(v, 100))
@@ -361,7 +421,7 @@ def clean_customer_data(
     f.field("region", resolve_region, blank="")
     f.field("address", lambda v: _text(v, 300))
     _clean_addresses(f)
-    _clean_channels(f, instance=instance, drop_primary=True)
+    _clean_channels(f, instance=instance, drop_primary=True, strict=strict_lists)
     f.field("website", normalize_website)
     f.field("tier", lambda v: _text(v, 40))
     f.field("rating", _rating, blank=None)
@@ -443,7 +503,11 @@ def _birthday(value: Any) -> dt.date | None:
 
 
 def clean_contact_data(
-    data: dict[str, Any], *, partial: bool = False, instance: Contact | None = None
+    data: dict[str, Any],
+    *,
+    partial: bool = False,
+    instance: Contact | None = None,
+    strict_lists: bool = False,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     f = Cleaner(data, (*PASS_THROUGH, "customer", "customers"))
     f.field("name", lambda v: _text(v, 120), always=not partial)
@@ -453,7 +517,9 @@ def clean_contact_data(
     f.field("department", lambda v: _text(v, 120))
     f.field("wechat", lambda v: _text(v, 64))
     f.field("mobile", _mobile, blank="")
-    _clean_channels(f, instance=instance, drop_primary=False)
+    _clean_channels(
+        f, instance=instance, drop_primary=False, strict=strict_lists, main_phones=("mobile", "phone")
+    )
     f.field("birthday", _birthday)
     f.field("decision_role", lambda v: _choice(v, Contact.DecisionRole))
     f.field("preferred_channel", lambda v: _choice(v, Contact.Channel))

@@ -1,11 +1,14 @@
-"""Pages of their own: duplicate review, merge (field by field) and undo, public pools, and the
-redirect from a merged customer to the one it lives on now. Thin: scoped reads, one service call."""
+"""Pages of their own: duplicate review, merge (field by field) and undo, public pools, the
+redirect from a merged customer to the one it lives on now, a customer's addresses and files
+(add / edit / make primary / delete; upload / download / delete) and a follow-up's files (upload /
+download / delete). Thin: scoped reads, one service call."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,12 +21,23 @@ from django.views.decorators.http import require_POST
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import DomainError, ValidationError
+from huoban.platform.ui.attachments import file_response, upload_response
 
 from . import selectors
 from .duplicates import duplicate_group_dismiss
 from .merging import SPECS, UNDO_DAYS, merge_undo_by_id, record_merge
-from .models import Contact, Customer, DuplicateGroup
+from .models import Attachment, Contact, Customer, CustomerAddress, DuplicateGroup, FollowUp
 from .pools import customer_release, pool_claim, visible_pools, with_customer_counts
+from .services import (
+    attachment_add,
+    attachment_delete,
+    customer_address_add,
+    customer_address_delete,
+    customer_address_make_primary,
+    customer_address_update,
+    customer_attachment_add,
+    customer_attachment_delete,
+)
 
 MODELS = {"customer": Customer, "contact": Contact}
 RESOURCES = {"customer": "customers", "contact": "contacts"}
@@ -282,3 +296,271 @@ def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
         qs = text_search(qs, ("name", "short_name", "number"), q)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "customers/pool_detail.html", {"pool": pool, "page": page, "q": q})
+
+
+# --- addresses and files of a customer (the Addresses and Files tabs) ------------------------------
+
+
+def _customer_to_change(request: HttpRequest, pk: int) -> Customer:
+    """The customer, if the user may change it: no ``change`` permission → 403; outside the
+    data scope, or only shared read-only → 404 (as the generic edit page)."""
+    _require(request, "customer", "change")
+    customer = scoped(request.user, Customer, "change").filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def _mark_invalid(form: forms.Form) -> None:
+    for name in form.errors:
+        if name in form.fields:
+            w = form.fields[name].widget
+            w.attrs["class"] = (w.attrs.get("class", "") + " is-invalid").strip()
+            w.attrs["aria-invalid"] = "true"
+            w.attrs["aria-describedby"] = f"id_{name}_error"
+
+
+def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    for key, msgs in exc.errors.items():
+        for m in msgs if isinstance(msgs, list) else [msgs]:
+            form.add_error(key if key in form.fields else None, str(m))
+
+
+class AddressForm(forms.Form):
+    """Parses the address form; ``services.customer_address_*`` validate (``clean_address``)."""
+
+    kind = forms.ChoiceField(required=False)
+    region = forms.ChoiceField(required=False, widget=forms.Select(attrs={"data-hb-select": "1"}))
+    line = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
+    postal_code = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"})
+    )
+    is_primary = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.utils.text import capfirst
+
+        from huoban.platform.ui.choices import region_choices
+
+        super().__init__(*args, **kwargs)
+        meta = CustomerAddress._meta
+        for name in ("kind", "region", "line", "postal_code"):
+            self.fields[name].label = capfirst(meta.get_field(name).verbose_name)
+        self.fields["is_primary"].label = _("Primary address")
+        self.fields["kind"].choices = list(CustomerAddress.Kind.choices)
+        self.fields["region"].choices = [("", "—"), *region_choices()]
+        self.fields["region"].help_text = _("Province or city.")
+        self.fields["postal_code"].help_text = _("6 digits in mainland China.")
+        for name, field in self.fields.items():
+            field.hb_required = name == "line"  # type: ignore[attr-defined]
+            w = field.widget
+            css = (
+                "form-check-input"
+                if isinstance(w, forms.CheckboxInput)
+                else "form-select"
+                if isinstance(w, forms.Select)
+                else "form-control"
+            )
+            w.attrs["class"] = (w.attrs.get("class", "") + " " + css).strip()
+
+
+def _address_page(
+    request: HttpRequest, customer: Customer, form: AddressForm, address: Any = None
+) -> HttpResponse:
+    _mark_invalid(form)
+    return render(
+        request, "customers/address_form.html", {"customer": customer, "form": form, "address": address}
+    )
+
+
+def _back_to(customer: Customer, tab: str) -> HttpResponse:
+    return redirect(f"/customers/{customer.pk}/?tab={tab}")
+
+
+@login_required
+def address_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer_to_change(request, pk)
+    if request.method != "POST":
+        first = not customer.addresses.exists()
+        form = AddressForm(initial={"kind": CustomerAddress.Kind.OFFICE, "is_primary": first})
+        return _address_page(request, customer, form)
+    form = AddressForm(data=request.POST)
+    if form.is_valid():
+        try:
+            customer_address_add(actor=request.user, customer=customer, data=dict(form.cleaned_data))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Address added."))
+            return _back_to(customer, "addresses")
+    return _address_page(request, customer, form)
+
+
+def _address_of(customer: Customer, address_id: int) -> CustomerAddress:
+    address = CustomerAddress.objects.filter(pk=address_id, customer=customer).first()
+    if address is None:
+        raise Http404
+    return address
+
+
+@login_required
+def address_edit(request: HttpRequest, pk: int, address_id: int) -> HttpResponse:
+    customer = _customer_to_change(request, pk)
+    address = _address_of(customer, address_id)
+    if request.method != "POST":
+        initial = {k: getattr(address, k) for k in ("kind", "region", "line", "postal_code", "is_primary")}
+        return _address_page(request, customer, AddressForm(initial=initial), address)
+    form = AddressForm(data=request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        if address.is_primary:
+            data.pop("is_primary")  # not offered: another address takes over by being made primary
+        try:
+            customer_address_update(actor=request.user, address=address, data=data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Address saved."))
+            return _back_to(customer, "addresses")
+    return _address_page(request, customer, form, address)
+
+
+@login_required
+@require_POST
+def address_primary(request: HttpRequest, pk: int, address_id: int) -> HttpResponse:
+    customer = _customer_to_change(request, pk)
+    address = _address_of(customer, address_id)
+    try:
+        customer_address_make_primary(actor=request.user, address=address)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("This is now the primary address."))
+    return _back_to(customer, "addresses")
+
+
+@login_required
+@require_POST
+def address_delete(request: HttpRequest, pk: int, address_id: int) -> HttpResponse:
+    customer = _customer_to_change(request, pk)
+    address = _address_of(customer, address_id)
+    try:
+        customer_address_delete(actor=request.user, address=address)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Address deleted."))
+    return _back_to(customer, "addresses")
+
+
+def _delete_file(request: HttpRequest, att: Attachment, *, delete: Any, back: str) -> HttpResponse:
+    try:
+        delete(actor=request.user, attachment=att)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("File “%(name)s” deleted.") % {"name": att.name})
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def file_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a file to the customer (the customer's Files tab)."""
+    from .ui import files_context
+
+    customer = _customer_to_change(request, pk)
+    return upload_response(
+        request,
+        add=lambda f: customer_attachment_add(actor=request.user, customer=customer, file=f),
+        context=lambda error: files_context(request, customer, error),
+        template="customers/_tab_files.html",
+        back=f"/customers/{customer.pk}/?tab=files",
+    )
+
+
+def _visible_file(request: HttpRequest, customer: Customer, file_id: int) -> Attachment:
+    """A file of the customer the user may see: the customer's own, or a follow-up's the user
+    can read (through the scoped queryset)."""
+    from django.db.models import Q
+
+    visible = scoped(request.user, FollowUp).filter(customer=customer).values("pk")
+    att = (
+        Attachment.objects.filter(pk=file_id, customer=customer)
+        .filter(Q(follow_up__isnull=True) | Q(follow_up__in=visible))
+        .first()
+    )
+    if att is None:
+        raise Http404
+    return att
+
+
+@login_required
+def file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+    _require(request, "customer", "view")
+    customer = scoped(request.user, Customer).filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    return file_response(_visible_file(request, customer, file_id))
+
+
+@login_required
+@require_POST
+def file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+    customer = _customer_to_change(request, pk)
+    att = Attachment.objects.filter(pk=file_id, customer=customer, follow_up__isnull=True).first()
+    if att is None:
+        raise Http404
+    return _delete_file(request, att, delete=customer_attachment_delete, back=f"/customers/{pk}/?tab=files")
+
+
+# --- files of a follow-up (its Files tab) -----------------------------------------------------------
+
+
+def _follow_up_to_change(request: HttpRequest, pk: int) -> FollowUp:
+    """The follow-up, if the user may change it: no ``change`` permission → 403; outside the data
+    scope, or only shared read-only → 404."""
+    _require(request, "follow_up", "change")
+    follow_up = scoped(request.user, FollowUp, "change").filter(pk=pk).first()
+    if follow_up is None:
+        raise Http404
+    return follow_up
+
+
+def _file_of(follow_up: FollowUp, file_id: int) -> Attachment:
+    att = Attachment.objects.filter(pk=file_id, follow_up=follow_up).first()
+    if att is None:
+        raise Http404
+    return att
+
+
+@login_required
+@require_POST
+def follow_up_file_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    from .ui import follow_up_files_context
+
+    follow_up = _follow_up_to_change(request, pk)
+    return upload_response(
+        request,
+        add=lambda f: attachment_add(actor=request.user, follow_up=follow_up, file=f),
+        context=lambda error: follow_up_files_context(request, follow_up, error),
+        template="customers/_tab_files.html",
+        back=f"/follow-ups/{follow_up.pk}/?tab=files",
+    )
+
+
+@login_required
+def follow_up_file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+    _require(request, "follow_up", "view")
+    follow_up = scoped(request.user, FollowUp).filter(pk=pk).first()
+    if follow_up is None:
+        raise Http404
+    return file_response(_file_of(follow_up, file_id))
+
+
+@login_required
+@require_POST
+def follow_up_file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+    follow_up = _follow_up_to_change(request, pk)
+    att = _file_of(follow_up, file_id)
+    return _delete_file(request, att, delete=attachment_delete, back=f"/follow-ups/{pk}/?tab=files")

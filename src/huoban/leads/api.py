@@ -279,6 +279,7 @@ class LeadViewSet(RecordViewSet):
         "follow_ups": "view",
         "attachments": "view",
         "attachment_download": "view",
+        "attachment_destroy": "change",
     }
 
     def required_action(self) -> str | None:
@@ -542,6 +543,23 @@ class LeadViewSet(RecordViewSet):
         if att is None:
             raise Http404
         return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.name)
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Delete a file of the lead (needs change on the lead; audited on it). The stored "
+        "bytes go unless a customer's file linked on conversion still points at them.",
+    )
+    @attachment_download.mapping.delete
+    def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
+        from django.http import Http404
+
+        lead = self.get_object()
+        att = LeadAttachment.objects.filter(lead=lead, pk=attachment_id).first()
+        if att is None:
+            raise Http404
+        services.lead_attachment_delete(actor=request.user, attachment=att)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         responses=LeadActivitySerializer(many=True), description="Activity events of the lead, newest first."

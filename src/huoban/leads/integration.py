@@ -280,18 +280,11 @@ def copy_follow_up(*, actor: Any, customer: Any, contact: Any, entry: dict[str, 
     return follow_up_create(actor=actor, customer=customer, contact=contact, data=data)
 
 
-def copy_attachment(*, customer: Any, att: Any) -> Any:
+def copy_attachment(*, actor: Any, customer: Any, att: Any) -> Any:
     """The customer gets an attachment row pointing at the same stored file."""
-    Attachment = apps.get_model("customers", "Attachment")
-    return Attachment.objects.create(
-        customer=customer,
-        file=att.file.name,
-        name=att.name,
-        size=att.size,
-        content_type=att.content_type,
-        uploaded_by=att.uploaded_by,
-        uploaded_at=att.uploaded_at,
-    )
+    from huoban.customers.services import attachment_link
+
+    return attachment_link(actor=actor, customer=customer, source=att)
 
 
 # --- follow-up facts --------------------------------------------------------------------------------

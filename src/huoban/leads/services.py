@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from huoban.platform.access.scoping import has_perm, service
+from huoban.platform.access.scoping import has_perm, scoped, service
 from huoban.platform.audit.models import AuditAction
 from huoban.platform.audit.services import Entry, audit_log, audit_log_many
-from huoban.platform.errors import DuplicateError, ValidationError
+from huoban.platform.errors import DuplicateError, NotFoundError, PermissionDeniedError, ValidationError
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import Actor, SystemActor, actor_name, actor_user
 from huoban.platform.notifications.services import notify
@@ -30,6 +30,7 @@ from huoban.platform.records.services import (
     record_update,
     snapshot,
 )
+from huoban.platform.records.uploads import check_upload, release_stored_file
 
 from . import assignment, integration, scoring, workhours
 from .dedup import find_duplicates
@@ -677,24 +678,57 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 @service
 def lead_add_attachment(*, actor: Actor, lead: Lead, file: Any, name: str = "") -> LeadAttachment:
-    size = getattr(file, "size", 0) or 0
-    if size > MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": [_("A file may have at most 20 MB.")]})
-    filename = (name or getattr(file, "name", "") or "file").rsplit("/", 1)[-1][:200]
+    """Attach a file to a lead, checked like every upload (``check_upload``: at most
+    ``MAX_ATTACHMENT_BYTES``, not empty, no programs, scripts or web pages; the stored type comes
+    from the name, never from the browser's claim)."""
+    upload = check_upload(file, name=name, max_bytes=MAX_ATTACHMENT_BYTES)
     with transaction.atomic():
         att = LeadAttachment(
             lead=lead,
-            name=filename,
-            size=size,
-            content_type=str(getattr(file, "content_type", "") or "")[:120],
+            name=upload.name,
+            size=upload.size,
+            content_type=upload.content_type,
             uploaded_by=actor_user(actor),
         )
-        att.file.save(filename, file, save=False)
+        att.file.save(upload.name, file, save=False)
         att.save()
         audit_log(
-            actor=actor, action=AuditAction.UPDATE, obj=lead, data={"attachment": filename, "size": size}
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=lead,
+            data={"attachment": upload.name, "size": upload.size},
         )
     return att
+
+
+@service
+def lead_attachment_delete(*, actor: Actor, attachment: LeadAttachment) -> None:
+    """Delete a file of a lead. The acting user must be allowed to change the lead (no ``change``
+    permission → 403; outside the data scope or shared read-only → 404, as the Files tab);
+    audited on the lead. The stored bytes go after commit unless another row still points at
+    the same file — a lead row, or a customer's attachment linked on conversion
+    (``customers.services.attachment_link``), which keeps the file."""
+    lead = Lead.objects.unrestricted().get(pk=attachment.lead_id)
+    user = actor_user(actor)
+    if user is not None:
+        if not has_perm(user, "lead", "change"):
+            raise PermissionDeniedError()
+        if not scoped(user, Lead, "change").filter(pk=lead.pk).exists():
+            raise NotFoundError(_("Not found."))
+    with transaction.atomic():
+        row = LeadAttachment.objects.select_for_update().filter(pk=attachment.pk, lead=lead).first()
+        if row is None:
+            raise NotFoundError(_("Not found."))
+        file = row.file
+        row.delete()
+        release_stored_file(file)
+        audit_log(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=lead,
+            changes={"attachments": [row.name, None]},
+            data={"attachment_id": attachment.pk, "size": row.size},
+        )
 
 
 @service
@@ -959,7 +993,7 @@ def lead_convert(
             moved += 1
         copied = 0
         for att in LeadAttachment.objects.filter(lead=current):
-            integration.copy_attachment(customer=customer, att=att)
+            integration.copy_attachment(actor=actor, customer=customer, att=att)
             copied += 1
         before = snapshot(current)
         now = timezone.now()
@@ -1159,7 +1193,11 @@ def scoring_rule_save(*, actor: Actor, rule: ScoringRule | None, data: dict[str,
     before = _config_values(rule, data) if not creating else {}
     for k, v in data.items():
         setattr(rule, k, v)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = _name_errors(rule.name)
+    if rule.points is None:
+        errors["points"] = [_("This field is required.")]
+    elif not isinstance(rule.points, int) or isinstance(rule.points, bool):
+        errors["points"] = [_("Enter a whole number.")]
     if bool(rule.field) == bool(rule.event):
         errors["field"] = [_("Name either a field or an event.")]
     elif rule.field:
@@ -1171,6 +1209,16 @@ def scoring_rule_save(*, actor: Actor, rule: ScoringRule | None, data: dict[str,
                 raise ValueError
         except (TypeError, ValueError):
             errors["value"] = [_("Enter the number of days.")]
+    elif rule.operator not in ("eq", "gte", "lte"):
+        errors["operator"] = [
+            _("An event rule counts how often the event happened: equals, at least or at most.")
+        ]
+    elif rule.operator in ("gte", "lte"):
+        try:
+            if int(rule.value) < 0 or str(int(rule.value)) != str(rule.value).strip():
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["value"] = [_("Enter how many times (a whole number).")]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -1190,6 +1238,59 @@ def scoring_rule_delete(*, actor: Actor, rule: ScoringRule) -> None:
         _config_audit(actor, rule, "lead_scoring_rule", {}, AuditAction.DELETE)
         rule.delete()
         _enqueue_rescore(actor)
+
+
+@service
+def scoring_rule_reorder(*, actor: Actor, ids: Iterable[int]) -> list[ScoringRule]:
+    """Put the rules in the order of ``ids`` (positions 10, 20, 30 …; rules not named keep their
+    relative order after them). One audit entry per moved rule; one rescoring job."""
+    with transaction.atomic():
+        rules = list(ScoringRule.objects.select_for_update().order_by("position", "id"))
+        ordered = _in_order(rules, ids)
+        moved = _renumber(ordered, "position")
+        if moved:
+            ScoringRule.objects.bulk_update([r for r, _old in moved], ["position", "updated_at"])
+            _audit_moves(actor, moved, "lead_scoring_rule", "position")
+            _enqueue_rescore(actor)
+    return ordered
+
+
+def _in_order(rules: list[Any], ids: Iterable[int]) -> list[Any]:
+    by_id = {r.pk: r for r in rules}
+    wanted = [by_id[i] for i in dict.fromkeys(int(x) for x in ids) if i in by_id]
+    seen = {r.pk for r in wanted}
+    return wanted + [r for r in rules if r.pk not in seen]
+
+
+def _renumber(rules: list[Any], attr: str) -> list[tuple[Any, int]]:
+    now = timezone.now()
+    moved = []
+    for i, rule in enumerate(rules, start=1):
+        old = getattr(rule, attr)
+        if old != i * 10:
+            setattr(rule, attr, i * 10)
+            rule.updated_at = now
+            moved.append((rule, old))
+    return moved
+
+
+def _audit_moves(actor: Actor, moved: list[tuple[Any, int]], object_type: str, attr: str) -> None:
+    audit_log_many(
+        actor=actor,
+        entries=[
+            Entry(AuditAction.UPDATE, object_type, r.pk, str(r), {attr: [old, getattr(r, attr)]})
+            for r, old in moved
+        ],
+    )
+
+
+def _name_errors(name: Any) -> dict[str, list[str]]:
+    name = str(name or "").strip()
+    if not name:
+        return {"name": [_("This field is required.")]}
+    if len(name) > 120:
+        return {"name": [_("At most %(n)d characters.") % {"n": 120}]}
+    return {}
 
 
 def _enqueue_rescore(actor: Actor) -> None:
@@ -1251,8 +1352,11 @@ def assignment_rule_save(
     before = _config_values(rule, data) if not creating else {}
     for k, v in data.items():
         setattr(rule, k, v)
+    errors = _name_errors(rule.name)
     if bool(rule.assign_to_user_id) == bool(rule.assign_to_unit_id):
-        raise ValidationError({"assign_to_user": [_("Assign to a user or to a unit (one of them).")]})
+        errors["assign_to_user"] = [_("Assign to a user or to a unit (one of them).")]
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         rule.updated_at = timezone.now()
         rule.save()
@@ -1274,18 +1378,45 @@ def assignment_rule_delete(*, actor: Actor, rule: AssignmentRule) -> None:
 
 
 @service
+def assignment_rule_reorder(*, actor: Actor, ids: Iterable[int]) -> list[AssignmentRule]:
+    """Put the rules in the order of ``ids``: priorities become 10, 20, 30 … (the others follow)."""
+    with transaction.atomic():
+        rules = list(AssignmentRule.objects.select_for_update().order_by("priority", "id"))
+        ordered = _in_order(rules, ids)
+        moved = _renumber(ordered, "priority")
+        if moved:
+            AssignmentRule.objects.bulk_update([r for r, _old in moved], ["priority", "updated_at"])
+            _audit_moves(actor, moved, "lead_assignment_rule", "priority")
+    return ordered
+
+
+@service
 def lead_settings_update(*, actor: Actor, data: dict[str, Any]) -> LeadSettings:
     obj = LeadSettings.load()
     before = _config_values(obj, data)
     for k, v in data.items():
         setattr(obj, k, v)
+    errors: dict[str, list[str]] = {}
+    if obj.dedup_policy not in DedupPolicy.values:
+        errors["dedup_policy"] = [_("Choose among: %(v)s.") % {"v": ", ".join(DedupPolicy.values)}]
+    if obj.name_similarity is None or not 0 <= int(obj.name_similarity) <= 100:
+        errors["name_similarity"] = [_("Enter a number from 0 to 100.")]
+    if obj.sla_hours is None or Decimal(str(obj.sla_hours)) <= 0:
+        errors["sla_hours"] = [_("Enter a number of hours greater than 0.")]
+    elif Decimal(str(obj.sla_hours)) >= Decimal("10000"):
+        errors["sla_hours"] = [_("Enter fewer than 10,000 hours.")]
+    if workhours._as_time(obj.work_end, "18:00") <= workhours._as_time(obj.work_start, "09:00"):
+        errors["work_end"] = [_("The working day must end after it starts.")]
     if obj.work_days and any(d not in range(1, 8) for d in obj.work_days):
-        raise ValidationError({"work_days": [_("Days are numbered 1 (Monday) to 7 (Sunday).")]})
+        errors["work_days"] = [_("Days are numbered 1 (Monday) to 7 (Sunday).")]
     for d in obj.holidays or []:
         try:
             dt.date.fromisoformat(str(d))
         except ValueError:
-            raise ValidationError({"holidays": [_("Dates are written YYYY-MM-DD.")]})
+            errors["holidays"] = [_("Dates are written YYYY-MM-DD.")]
+            break
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         obj.updated_at = timezone.now()
         obj.save()

@@ -154,11 +154,29 @@ def _follow_up_context(request: Any, obj: Lead) -> dict[str, Any]:
     }
 
 
-def _files_context(request: Any, obj: Lead) -> dict[str, Any]:
-    return {
-        "files": list(LeadAttachment.objects.filter(lead=obj).order_by("id")),
-        "can_change": has_perm(request.user, "lead", "change"),
-    }
+def _files_context(request: Any, obj: Lead, upload_error: str = "") -> dict[str, Any]:
+    """The Files tab through the shared ``ui/partials/attachments.html`` (also the answer to an
+    upload from it, ``views.attachment``); upload and delete (``views.attachment_delete``) only
+    where the user may change the lead."""
+    from huoban.platform.ui.attachments import attachments_context
+
+    from .services import MAX_ATTACHMENT_BYTES
+
+    user = request.user
+    can_change = has_perm(user, "lead", "change") and scoped(user, Lead, "change").filter(pk=obj.pk).exists()
+    rows = (
+        LeadAttachment.objects.filter(lead=obj).select_related("uploaded_by").order_by("-uploaded_at", "-id")
+    )
+    ctx = attachments_context(
+        obj,
+        rows,
+        base=f"/leads/{obj.pk}/attachments/",
+        can_change=can_change,
+        max_bytes=MAX_ATTACHMENT_BYTES,
+        upload_error=upload_error,
+        url=lambda a: f"/api/v1/leads/{obj.pk}/attachments/{a.pk}/",
+    )
+    return {**ctx, "lead": obj}
 
 
 def _convert_context(request: Any, obj: Lead) -> dict[str, Any]:

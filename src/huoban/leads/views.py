@@ -1,4 +1,4 @@
-"""Lead page actions posted from the detail tabs: log a follow-up, upload a file, convert.
+"""Lead page actions posted from the detail tabs: log a follow-up, upload or delete a file, convert.
 Thin: load through scoped(), call one service, redirect with a message."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +16,7 @@ from huoban.platform.access.scoping import get_scoped_or_404, has_perm, scoped
 from huoban.platform.errors import ConflictError, DomainError, ValidationError
 
 from . import integration, services
-from .models import Lead
+from .models import Lead, LeadAttachment
 
 
 def _errors(exc: DomainError) -> str:
@@ -52,18 +52,41 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload from the Files tab (the shared partial): HTMX gets the tab back, with a refusal
+    (``check_upload``) at the file input; a plain post is redirected with a message."""
+    from huoban.platform.ui.attachments import upload_response
+
+    from .ui import _files_context
+
     if not has_perm(request.user, "lead", "change"):
         return HttpResponseForbidden()
     lead = _lead(request, pk)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("Choose a file."))
+    return upload_response(
+        request,
+        add=lambda f: services.lead_add_attachment(actor=request.user, lead=lead, file=f),
+        context=lambda error: _files_context(request, lead, error),
+        template="leads/tab_files.html",
+        back=f"/leads/{lead.pk}/?tab=files",
+    )
+
+
+@login_required
+@require_POST
+def attachment_delete(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
+    """Delete a file from the Files tab (the shared partial's delete button): no ``change``
+    permission → 403; a lead outside the scope of the write (or shared read-only) → 404."""
+    if not has_perm(request.user, "lead", "change"):
+        return HttpResponseForbidden()
+    lead = _lead(request, pk)
+    att = LeadAttachment.objects.filter(pk=attachment_id, lead=lead).first()
+    if att is None:
+        raise Http404
+    try:
+        services.lead_attachment_delete(actor=request.user, attachment=att)
+    except DomainError as exc:
+        messages.error(request, _errors(exc))
     else:
-        try:
-            services.lead_add_attachment(actor=request.user, lead=lead, file=upload)
-            messages.success(request, _("File uploaded."))
-        except DomainError as exc:
-            messages.error(request, _errors(exc))
+        messages.success(request, _("File “%(name)s” deleted.") % {"name": att.name})
     return redirect(f"/leads/{lead.pk}/?tab=files")
 
 

@@ -36,7 +36,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, PermissionDeniedError):
         _log_denied(context)
-        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_403_FORBIDDEN)
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.code == "step_up_required":
+            body["step_up"] = "/api/v1/me/step-up/"  # POST the TOTP code there, then retry
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, Http404 | NotFoundError):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,7 +1,8 @@
 """The import wizard and export pages (server-rendered; thin: parse, call a service, render).
 
 /imports/                 my imports
-/imports/new/             1. upload (object type, file, encoding) — ?from=<id> re-imports
+/imports/new/             1. upload (object type, file, encoding) — ?object_type=<key> preselects
+                          the type (lists' Import button), ?from=<id> re-imports
 /imports/<id>/map/        2. detected format/encoding/sheet/header · 3. mapping, template, dedup
 /imports/<id>/preview/    4. dry run: first 100 rows, every value and error, projected counts
 /imports/<id>/run/        5. POST: run in the background
@@ -101,7 +102,11 @@ def import_new(request: HttpRequest) -> HttpResponse:
             return redirect("transfer:import-map", pk=run.pk)
         except DomainError as exc:
             errors = services.error_messages(exc)
-    selected = previous.object_type if previous else request.GET.get("object_type", types[0][0])
+    # ?object_type=<key> preselects the type (the Import button of a list links here so); after a
+    # refused upload the type the user chose stays chosen. A type they may not import is ignored.
+    wanted = request.POST.get("object_type") or request.GET.get("object_type") or ""
+    keys = [k for k, _l in types]
+    selected = previous.object_type if previous else (wanted if wanted in keys else keys[0])
     templates = ImportTemplate.objects.filter(object_type__in=[k for k, _l in types]).order_by(
         "object_type", "name"
     )
@@ -110,6 +115,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
         "transfer/import_new.html",
         {
             "types": types,
+            "type_labels": dict(types),
             "selected": selected,
             "previous": previous,
             "encodings": ENCODINGS,

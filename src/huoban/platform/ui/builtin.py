@@ -146,15 +146,20 @@ ACTION_ICONS = {
 
 
 def changes_timeline(request: Any, obj: Any) -> list[TimelineItem]:
-    from huoban.platform.audit.models import AuditEvent
+    from huoban.platform.audit.models import AuditAction, AuditEvent
 
-    from .history import history_entries
+    from .history import history_entries, import_origin
 
     events = list(
         AuditEvent.objects.filter(object_type=obj.object_type, object_id=str(obj.pk)).order_by("-seq")[:50]
     )
+    entries = history_entries(type(obj), events)
+    if len(events) < 50 and not any(e.action == AuditAction.CREATE for e in events):
+        origin = import_origin(type(obj), obj)
+        if origin is not None:
+            entries.append(origin)
     items = []
-    for entry in history_entries(type(obj), events):
+    for entry in entries:
         icon, color = ACTION_ICONS.get(entry.event.action, ("point", ""))
         items.append(
             TimelineItem(

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.records.models import BaseRecord, CustomField
@@ -58,6 +59,151 @@ class LookupSelect(forms.Select):
         return {}
 
 
+class ListInput(forms.Widget):
+    """Repeatable one-line inputs for a list of strings (``FieldSpec(widget="list")``): one row
+    per entry, each posted under the field's name, plus an empty row to add one; ``ui.js`` adds
+    and removes rows (``data-hb-list``). Empty rows are dropped when the form comes back.
+
+    ``entry_errors`` ({entry index: [message, …]}) shows messages at their entry; the index
+    counts the non-empty entries in order (``ListField`` fills it from service errors)."""
+
+    template_name = "ui/records/_list_input.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, input_type: str = "text"):
+        super().__init__(attrs)
+        self.input_type = input_type
+        self.item_label: Any = ""
+        self.entry_errors: dict[int, list[str]] = {}
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return False  # no rows posted means "no entries"
+
+    def format_value(self, value: Any) -> list[str]:  # type: ignore[override]
+        return ListField.entries(value)
+
+    def id_for_label(self, id_: str) -> str:
+        return f"{id_}_0" if id_ else id_
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        ctx = super().get_context(name, value, attrs)
+        w = ctx["widget"]
+        base = w["attrs"].get("id") or f"id_{name}"
+        label = str(self.item_label or "")
+        entries = self.format_value(value)
+        rows = [
+            {
+                "id": f"{base}_{i}",
+                "value": v,
+                "errors": self.entry_errors.get(i, []),
+                "label": f"{label} {i + 1}".strip(),
+            }
+            for i, v in enumerate(entries)
+        ]
+        rows.append({"id": f"{base}_{len(entries)}", "value": "", "errors": [], "label": label})
+        w.update({"rows": rows, "input_type": self.input_type, "base_id": base, "item_label": label})
+        return ctx
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> Any:
+        from django.template.loader import render_to_string
+        from django.utils.safestring import mark_safe
+
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
+
+
+class ListField(forms.Field):
+    """A list of strings from repeatable inputs: entries trimmed, empty ones dropped (the service
+    validates and normalises each entry). Service messages of the form ``"<entry>: <message>"``
+    (e.g. ``"12345: Enter a valid phone number"``) are shown at that entry."""
+
+    widget = ListInput
+    default_error_messages = {"required": gettext_lazy("Enter at least one entry.")}
+
+    @staticmethod
+    def entries(value: Any) -> list[str]:
+        if value in (None, ""):
+            return []
+        items = value if isinstance(value, list | tuple) else [value]
+        return [t for t in (str(v).strip() for v in items if v is not None) if t]
+
+    def to_python(self, value: Any) -> list[str]:
+        return self.entries(value)
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return self.entries(initial) != self.entries(data)
+
+    def claim_entry_errors(self, messages: list[Any], entries: list[str]) -> list[Any]:
+        """Put ``"<entry>: <message>"`` messages on their entry; return the others."""
+        widget = cast(ListInput, self.widget)
+        taken: set[int] = set()
+        rest: list[Any] = []
+        for m in messages:
+            text = str(m)
+            i = next((i for i, v in enumerate(entries) if i not in taken and text.startswith(f"{v}: ")), None)
+            if i is None:
+                rest.append(m)
+                continue
+            taken.add(i)
+            widget.entry_errors.setdefault(i, []).append(text[len(entries[i]) + 2 :])
+        return rest
+
+
+class FilesInput(forms.FileInput):
+    """``<input type="file" multiple>`` (``FieldSpec(widget="files")``). Browsers never keep
+    chosen files when a form comes back with errors, so a note then names the files chosen
+    before, for the user to choose them again."""
+
+    allow_multiple_selected = True
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> Any:
+        from django.utils.html import format_html
+        from django.utils.safestring import mark_safe
+
+        html = super().render(name, None, attrs, renderer)
+        chosen = (
+            [str(f.name) for f in value or () if getattr(f, "name", "")] if isinstance(value, list) else []
+        )
+        if not chosen:
+            return html
+        note = _(
+            "Chosen before: %(names)s. The browser does not keep chosen files: choose again those you "
+            "want to attach."
+        )
+        return mark_safe(  # noqa: S308 - both parts are escaped
+            html
+            + format_html(
+                '<div class="form-hint text-warning" id="{}_again">{}</div>',
+                (attrs or {}).get("id", f"id_{name}"),
+                note % {"names": ", ".join(chosen)},
+            )
+        )
+
+
+class FilesField(forms.Field):
+    """Files uploaded with a new record (``FieldSpec(widget="files")``): a list of uploaded
+    files for the create service, under the field's name in ``data``; the service checks them
+    (``records.uploads.check_upload``) and reports refusals under the same name."""
+
+    widget = FilesInput
+
+    def to_python(self, value: Any) -> list[Any]:
+        items = value if isinstance(value, list | tuple) else [value]
+        return [f for f in items if f]
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return data
+
+
 def _users_label(values: list[Any]) -> dict[Any, str]:
     from huoban.platform.identity.models import User
 
@@ -82,13 +228,34 @@ def model_form_field(
     from huoban.platform.identity.models import OrgUnit, User
 
     model = pages.model
+    if spec.widget == "files":  # files to attach to a new record; the record's page manages them later
+        if instance is not None:
+            return None
+        return FilesField(
+            required=bool(spec.required),
+            label=cast("StrOrPromise", spec.label or _("Files")),
+            help_text=cast("StrOrPromise", spec.help_text),
+        )
     try:
         mf = model._meta.get_field(spec.name)
     except Exception:
         return None
     sensitive = spec.name in pages.sensitive()
     field: forms.Field | None
-    if spec.choices is not None:
+    if spec.widget == "list":
+        kind = (
+            "email"
+            if "email" in spec.name
+            else "tel"
+            if spec.name.endswith(("phones", "mobiles"))
+            else "text"
+        )
+        field = ListField(
+            required=False,
+            widget=ListInput(input_type=kind),
+            label=capfirst(cast("StrOrPromise", getattr(mf, "verbose_name", spec.name))),
+        )
+    elif spec.choices is not None:
         field = forms.ChoiceField(
             choices=[("", "—"), *[(str(k), str(v)) for k, v in spec.choices()]],
             required=not getattr(mf, "blank", True),
@@ -144,12 +311,20 @@ def model_form_field(
         field.widget.input_type = "tel"
     if spec.widget == "textarea":
         field.widget = forms.Textarea(attrs={"rows": 3})
+    verbose_name = getattr(mf, "verbose_name", None)
+    if field.label is None and verbose_name:
+        # lookups and picklists are built by hand: label them as the model does (translated)
+        field.label = capfirst(cast("StrOrPromise", verbose_name))
     if spec.label:
         field.label = cast("StrOrPromise", spec.label)
     if spec.help_text:
         field.help_text = cast("StrOrPromise", spec.help_text)
     if spec.required is not None:
         field.required = spec.required
+    if isinstance(field, ListField):
+        cast(ListInput, field.widget).item_label = field.label
+        if not spec.help_text:
+            field.help_text = gettext_lazy("Empty rows are ignored.")
     return field
 
 
@@ -342,6 +517,22 @@ class RecordForm(forms.Form):
             if key in ("non_field_errors", "__all__", "detail"):
                 self._add(None, msgs)
             elif key in self.fields:
+                field = self.fields[key]
+                if isinstance(field, ListField) and isinstance(msgs, list):
+                    entries = ListField.entries(self.cleaned_data.get(key) if self.is_bound else [])
+                    rest = field.claim_entry_errors(msgs, entries)
+                    claimed = len(msgs) - len(rest)
+                    if claimed:
+                        rest.insert(
+                            0,
+                            ngettext(
+                                "Correct the entry marked above.",
+                                "Correct the %(n)d entries marked above.",
+                                claimed,
+                            )
+                            % {"n": claimed},
+                        )
+                    msgs = rest
                 self._add(key, msgs)
             else:
                 label = key

@@ -68,8 +68,8 @@ def _display(model: type[models.Model], key: str, value: Any, cfs: dict[str, Any
 
     if value in (None, "", [], {}):
         return "—"
-    if key == "tags" and isinstance(value, list):
-        return ", ".join(map(str, value))
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return ", ".join(map(str, value))  # tags, other phones …
     if key.startswith("custom_fields."):
         cf = cfs.get(key.split(".", 1)[1])
         if cf is not None:
@@ -134,7 +134,9 @@ def field_label(model: type[models.Model], key: str, cfs: dict[str, Any]) -> str
         return cf.display_label() if cf is not None else key.split(".", 1)[1]
     try:
         f = model._meta.get_field(key)
-        if not isinstance(f, models.Field):  # reverse relations have no verbose_name
+        if isinstance(f, models.ForeignObjectRel):  # e.g. "addresses": the related model's name
+            return str(capfirst(f.related_model._meta.verbose_name_plural))
+        if not isinstance(f, models.Field):
             return key
         return str(capfirst(f.verbose_name))
     except Exception:
@@ -176,3 +178,30 @@ def actor_names(events: list[AuditEvent]) -> dict[int, str]:
 
     ids = {e.actor_id for e in events if e.actor_id}
     return {u.pk: str(u) for u in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+def import_origin(model: type[models.Model], obj: Any) -> HistoryEntry | None:
+    """“Created by the import of <file>”: imports audit one event per batch, naming the created
+    ids as ranges, so a record they created has no event of its own. The batch is found by time
+    (the record's creation falls inside the batch's transaction) and then by its id ranges."""
+    import datetime as dt
+
+    object_type = getattr(model, "object_type", "")
+    created = getattr(obj, "created_at", None)
+    if not object_type or created is None:
+        return None
+    window = dt.timedelta(minutes=10)
+    events = AuditEvent.objects.filter(
+        action=AuditAction.IMPORT, object_type=object_type, at__gte=created - window, at__lte=created + window
+    ).order_by("seq")
+    for ev in events:
+        data = ev.data if isinstance(ev.data, dict) else {}
+        if any(a <= obj.pk <= b for a, b in data.get("created") or []):
+            entry = history_entries(model, [ev])[0]
+            entry.note = _("Created by the import of “%(file)s” (rows %(first)s–%(last)s).") % {
+                "file": ev.object_repr,
+                "first": (data.get("rows") or ["?", "?"])[0],
+                "last": (data.get("rows") or ["?", "?"])[-1],
+            }
+            return entry
+    return None

@@ -92,7 +92,9 @@ class FieldSpec:
 
     name: str
     label: str | Promise | None = None
-    widget: str = ""  # "", "textarea", "select", "lookup", "date", "datetime", "checkbox", "tags"
+    widget: str = ""  # "", "textarea", "select", "lookup", "date", "datetime", "checkbox", "tags",
+    # "list" (repeatable rows for a JSON list of strings: forms.ListField),
+    # "files" (files to attach on create: forms.FilesField → data[name], a list of uploads)
     lookup: str = ""  # object type for a lookup ("customer", "user", "unit")
     help_text: str | Promise = ""
     required: bool | None = None
@@ -340,7 +342,10 @@ class RecordPages:
             spec.name
             for s in self.form_sections
             for spec in s.specs()
-            if spec.inline is not False and spec.name not in sens and spec.name not in ("owner", "tags")
+            if spec.inline is not False
+            and spec.name not in sens
+            and spec.name not in ("owner", "tags")
+            and spec.widget != "files"
         )
 
     # -- services (the one write path) --

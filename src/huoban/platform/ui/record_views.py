@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -23,7 +25,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from huoban.platform.access.scoping import get_scoped_or_404, grants_for, has_perm, scoped
-from huoban.platform.audit.models import AuditEvent
+from huoban.platform.audit.models import AuditAction, AuditEvent
 from huoban.platform.errors import (
     ConflictError,
     DomainError,
@@ -35,9 +37,10 @@ from huoban.platform.records.encryption import mask
 
 from . import formatting, listing
 from .forms import CF_PREFIX, RecordForm
-from .history import custom_value_display, history_entries
+from .history import custom_value_display, history_entries, import_origin
 from .models import SavedView
 from .pages import BulkAction, FieldSpec, RecordPages, extra_tabs, related_lists, timeline_providers
+from .step_up import is_step_up, step_up_link, step_up_message, step_up_text
 
 if TYPE_CHECKING:
     from huoban.platform.identity.models import User
@@ -45,21 +48,48 @@ if TYPE_CHECKING:
 MAX_BULK = 500
 
 
-def hx_toast(response: HttpResponse, message: str, level: str = "success") -> HttpResponse:
-    """Ask the page to show a toast (HTMX responses; see ui.js ``hb:toast``)."""
-    response["HX-Trigger"] = json.dumps(
-        {"hb:toast": {"level": level, "message": str(message)}}, ensure_ascii=True
-    )
+def hx_toast(
+    response: HttpResponse, message: str, level: str = "success", *, link: str = "", link_label: str = ""
+) -> HttpResponse:
+    """Ask the page to show a toast (HTMX responses; see ui.js ``hb:toast``), optionally with a
+    link (e.g. to ``/step-up/`` when an action needs a fresh two-factor check)."""
+    toast: dict[str, str] = {"level": level, "message": str(message)}
+    if link:
+        toast.update({"link": link, "link_label": str(link_label or _("Open"))})
+    response["HX-Trigger"] = json.dumps({"hb:toast": toast}, ensure_ascii=True)
     return response
 
 
-def error_page(request: HttpRequest, code: int, message: str = "") -> HttpResponse:
+def error_page(request: HttpRequest, code: int, message: str = "", *, step_up: bool = False) -> HttpResponse:
+    """The 403/404 page (a toast for HTMX requests). ``step_up``: the refusal is a missing two-factor
+    step-up; the message then links to ``/step-up/?next=<this page>``."""
+    step_up_url = ""
+    if step_up:
+        step_up_url = step_up_link(request)
+        message = step_up_text()
     if request.headers.get("HX-Request"):
-        return hx_toast(HttpResponse(message, status=code), message or _("You may not do this."), "error")
+        body = step_up_message(request) if step_up else message
+        return hx_toast(
+            HttpResponse(body, status=code),
+            message or _("You may not do this."),
+            "error",
+            link=step_up_url,
+            link_label=_("Confirm now") if step_up else "",
+        )
     base = "ui/base.html" if request.user.is_authenticated else "ui/base_auth.html"
     return render(
-        request, "ui/error.html", {"code": code, "message": message, "base_template": base}, status=code
+        request,
+        "ui/error.html",
+        {"code": code, "message": message, "base_template": base, "step_up_url": step_up_url},
+        status=code,
     )
+
+
+def domain_message(request: HttpRequest, exc: Exception) -> str:
+    """A domain error as one message for a toast; a missing step-up with its link."""
+    if is_step_up(exc):
+        return step_up_message(request)
+    return str(getattr(exc, "message", exc))
 
 
 def _conflict_context(pages: RecordPages, exc: ConflictError) -> dict[str, Any]:
@@ -91,7 +121,7 @@ class PagesView(LoginRequiredMixin, View):
         except PermissionDenied as exc:
             return error_page(request, 403, str(exc) if str(exc) else "")
         except PermissionDeniedError as exc:
-            return error_page(request, 403, exc.message)
+            return error_page(request, 403, exc.message, step_up=is_step_up(exc))
 
     def require(self, action: str) -> None:
         if not has_perm(self.request.user, self.pages.object_type, action):
@@ -120,6 +150,19 @@ class PagesView(LoginRequiredMixin, View):
 def export_url() -> str:
     try:
         return reverse("api:export-list")
+    except NoReverseMatch:
+        return ""
+
+
+def import_url(user: Any, object_type: str) -> str:
+    """The import wizard preselected with ``object_type`` (``/imports/new/?object_type=…``), when
+    the type has a registered importer and the user holds its ``import`` permission; else ""."""
+    from huoban.platform.transfer import registry as transfer_registry
+
+    if not transfer_registry.is_importable(object_type) or not has_perm(user, object_type, "import"):
+        return ""
+    try:
+        return f"{reverse('transfer:import-new')}?{urlencode({'object_type': object_type})}"
     except NoReverseMatch:
         return ""
 
@@ -241,6 +284,34 @@ def filter_chips(request: HttpRequest, state: listing.ListState, pages: RecordPa
     return chips
 
 
+# Kinds whose values are short and must never wrap or be cut (dates, amounts, badges): no tooltip.
+_SHORT_KINDS = frozenset({"date", "datetime", "number", "money", "choice", "bool"})
+_CUSTOM_KINDS = {
+    "integer": "number",
+    "decimal": "number",
+    "date": "date",
+    "datetime": "date",
+    "boolean": "bool",
+}
+_TAG = re.compile(r"<[^>]*>")
+
+
+def column_kind(col: Any, cfs: dict[str, Any]) -> str:
+    """The kind a list column is laid out by (the ``hb-k-<kind>`` class: width, wrapping, cutting)."""
+    kind = col.kind or "text"
+    if kind == "custom":
+        cf = cfs.get(col.key[len(listing.CF) :])
+        kind = _CUSTOM_KINDS.get(getattr(cf, "type", ""), "custom")
+    return kind if kind.isidentifier() else "text"
+
+
+def cell_title(html: str) -> str:
+    """The plain text of a cell for its ``title`` (the full text of a cut cell), attribute-safe."""
+    if "<" in html:
+        html = _TAG.sub("", html)
+    return html.strip().replace('"', "&quot;")
+
+
 def render_rows(table: list[dict[str, Any]], *, bulk: bool, can_edit: bool, first_col_links: bool) -> str:
     """The <tbody> rows of a list page, built in Python: the hottest loop of every list page
     (50 rows × columns) costs a fraction of the same markup in template language."""
@@ -250,6 +321,9 @@ def render_rows(table: list[dict[str, Any]], *, bulk: bool, can_edit: bool, firs
     t_open, t_edit, t_history = escape(_("Open")), escape(_("Edit")), escape(_("History"))
     t_select, t_actions = escape(_("Select")), escape(_("Actions"))
     out: list[str] = []
+    # per column: may its cells be cut (long text), so they carry the full text as a tooltip?
+    short = tuple(f"hb-k-{k}" for k in _SHORT_KINDS)
+    tips = [not any(k in cls.split() for k in short) for _l, cls, _c in table[0]["cells"]] if table else []
     for row in table:
         pk = int(row["obj"].pk)
         url = escape(row["url"])
@@ -262,12 +336,17 @@ def render_rows(table: list[dict[str, Any]], *, bulk: bool, can_edit: bool, firs
             )
         for i, (label, cls, content) in enumerate(row["cells"]):
             html: str = conditional_escape(content)
+            title = ""
+            if tips[i] and len(html) > 12:
+                text = cell_title(html)
+                if len(text) > 12:
+                    title = f' title="{text}"'
             if i == 0:
                 if first_col_links:
                     html = f'<a href="{url}" class="hb-row-link">{html or "—"}</a>'
                 html = f'<span id="hb-r{pk}">{html}</span>'
             cls_attr = f' class="{cls}"' if cls else ""
-            parts.append(f'<td data-label="{escape(label)}"{cls_attr}>{html}</td>')
+            parts.append(f'<td data-label="{escape(label)}"{cls_attr}{title}>{html}</td>')
         edit = (
             f'<a class="dropdown-item" href="{url}edit/" hx-boost="false"><i class="ti ti-pencil me-2" '
             f'aria-hidden="true"></i>{t_edit}</a>'
@@ -308,10 +387,15 @@ class RecordListView(PagesView):
         rows = listing.page_rows(p, qs, state) if total else []
         # per-column strings computed once (not once per cell: labels are lazy translations)
         col_labels = [str(c.label) for c in state.columns]
+        col_kinds = [column_kind(c, state.custom) for c in state.columns]
         col_classes = [
             " ".join(
                 x
-                for x in ("text-end hb-num" if c.align == "end" else "", "hb-cell-primary" if i == 0 else "")
+                for x in (
+                    f"hb-k-{col_kinds[i]}",
+                    "text-end hb-num" if c.align == "end" else "",
+                    "hb-cell-primary" if i == 0 else "",
+                )
                 if x
             )
             for i, c in enumerate(state.columns)
@@ -343,6 +427,7 @@ class RecordListView(PagesView):
         ctx = {
             **self.base_context(),
             "state": state,
+            "head": list(zip(state.columns, col_kinds, strict=True)),
             "chips": chips,
             "units": _units() if any(f.kind == "unit" for f in state.filters) else [],
             "table": table,
@@ -359,6 +444,7 @@ class RecordListView(PagesView):
             "view_url": {v.pk: view_url(p, v) for v in views},
             "bulk_actions": actions,
             "export_url": export_url() if has_perm(user, p.object_type, "export") else "",
+            "import_url": import_url(user, p.object_type),
             "query_wo_page": query_wo_page.urlencode(),
             "state_query": state_query.urlencode(),
             "is_filtered": bool(state.q or state.active_filters),
@@ -405,6 +491,9 @@ def _bulk_add_tag(request: HttpRequest, pages: RecordPages, objs: list[Any]) -> 
 
 
 def _bulk_delete(request: HttpRequest, pages: RecordPages, objs: list[Any]) -> str:
+    from huoban.platform.identity.stepup import require_step_up
+
+    require_step_up(request)  # as the API's bulk-delete: a sensitive action (handbook §3)
     n = pages.call_delete_many(actor=request.user, objs=objs)
     return ngettext(
         "%(n)d record moved to the recycle bin.", "%(n)d records moved to the recycle bin.", n
@@ -440,7 +529,7 @@ class RecordBulkView(PagesView):
             messages.error(request, " ".join(msgs))
             return redirect(back)
         except DomainError as exc:
-            messages.error(request, str(getattr(exc, "message", exc)))
+            messages.error(request, domain_message(request, exc))
             return redirect(back)
         if isinstance(result, HttpResponse):
             return result
@@ -583,7 +672,7 @@ class RecordCreateView(RecordFormMixin):
         self.require("add")
         if p.create is None:
             raise Http404
-        form = RecordForm(p, request.user, data=request.POST)
+        form = RecordForm(p, request.user, data=request.POST, files=request.FILES)
         if not form.is_valid():
             return self.render_form(request, form)
         data, custom, tags = form.service_payload()
@@ -701,7 +790,7 @@ def field_display(
     if name not in pages.sensitive():
         raw = getattr(obj, name, None)
         if spec.render is not None:
-            if hasattr(obj, name) and raw in (None, ""):
+            if hasattr(obj, name) and raw in (None, "", []):
                 return "—", True
             return spec.render(obj), False
         if spec.choices is not None:
@@ -722,6 +811,19 @@ def custom_field_display(cf: Any, value: Any) -> tuple[Any, bool]:
     if cf.type == "email":
         return format_html('<a href="mailto:{}">{}</a>', value, value), False
     return custom_value_display(cf, value), False
+
+
+def json_display(value: Any) -> str:
+    """A JSON value for people, not as Python writes it: ["Zoho", "用友"] → "Zoho, 用友";
+    [{"name": "CRM", "quantity": 20}] → "CRM · 20"; {} / [] → "—"."""
+    if isinstance(value, dict):
+        return " · ".join(json_display(v) for v in value.values() if v not in (None, "", [], {})) or "—"
+    if isinstance(value, list | tuple):
+        sep = "; " if any(isinstance(v, dict | list) for v in value) else ", "
+        return sep.join(json_display(v) for v in value if v not in (None, "", [], {})) or "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return str(value)
 
 
 def display_value(pages: RecordPages, obj: Any, name: str, perms: Perms | None = None) -> tuple[Any, bool]:
@@ -791,6 +893,8 @@ def display_value(pages: RecordPages, obj: Any, name: str, perms: Perms | None =
         return formatting.fnumber(value), False
     if isinstance(f, m.IntegerField | m.FloatField):
         return formatting.fnumber(value), False
+    if isinstance(f, m.JSONField):
+        return json_display(value), value in ([], {})
     text = str(value)
     if name == "email" or isinstance(f, m.EmailField):
         return format_html('<a href="mailto:{}">{}</a>', text, text), False
@@ -948,7 +1052,12 @@ def render_tab(view: PagesView, request: HttpRequest, obj: Any, tab: str, perms:
 
         events = AuditEvent.objects.filter(object_type=p.object_type, object_id=str(obj.pk)).order_by("-seq")
         page = Paginator(events, 25).get_page(request.GET.get("page"))
-        ctx.update({"entries": history_entries(p.model, list(page.object_list)), "page": page})
+        entries = history_entries(p.model, list(page.object_list))
+        if not page.has_next() and not any(e.event.action == AuditAction.CREATE for e in entries):
+            origin = import_origin(p.model, obj)  # the oldest page of a record an import created
+            if origin is not None:
+                entries.append(origin)
+        ctx.update({"entries": entries, "page": page})
         return render_to_string("ui/records/_tab_history.html", ctx, request=request)
     for t in extra_tabs(p):
         if t.key == tab and (t.check is None or t.check(request.user, obj)):
@@ -1082,7 +1191,7 @@ class RecordDeleteView(PagesView):
             messages.error(request, exc.message)
             return redirect(p.detail_url(obj))
         except DomainError as exc:
-            messages.error(request, str(getattr(exc, "message", exc)))
+            messages.error(request, domain_message(request, exc))
             return redirect(p.detail_url(obj))
         messages.success(
             request,
@@ -1099,7 +1208,7 @@ class RecordRestoreView(PagesView):
         try:
             p.call_restore(actor=request.user, obj=obj)
         except DomainError as exc:
-            messages.error(request, str(getattr(exc, "message", exc)))
+            messages.error(request, domain_message(request, exc))
             return redirect(reverse(p.url_name("deleted")))
         messages.success(request, _("“%(name)s” restored.") % {"name": p.title_of(obj)})
         return redirect(p.detail_url(obj))
@@ -1230,7 +1339,10 @@ class BoardMoveView(PagesView):
         except ConflictError as exc:
             return JsonResponse({"ok": False, "message": exc.message, "code": "stale_version"}, status=409)
         except PermissionDeniedError as exc:
-            return JsonResponse({"ok": False, "message": exc.message}, status=403)
+            body: dict[str, Any] = {"ok": False, "message": exc.message, "code": exc.code}
+            if is_step_up(exc):
+                body.update({"step_up_url": step_up_link(request), "link_label": _("Confirm now")})
+            return JsonResponse(body, status=403)
         except DomainError as exc:
             return JsonResponse(
                 {"ok": False, "message": str(getattr(exc, "message", exc))}, status=exc.status

@@ -6,8 +6,9 @@
 
 Without ``--url`` it builds a scratch SQLite database under ``var/screenshots/`` (migrate, demo
 data, a few sample records when the demo has none), starts the app on a free port and stops it
-afterwards. It logs in as the administrator and as a sales rep (demo password, or
-``--password``) and writes ``var/screenshots/<width>/<who>-<page>.png``. Needs Chromium
+afterwards. It logs in as the administrator and as a sales rep, in English and in Chinese (demo
+password, or ``--password``), and writes ``var/screenshots/<width>/<who>-<page>.png``: home, the
+lists, detail, a form with errors, the boards, the import wizard, search and the settings area. Needs Chromium
 (``/usr/bin/chromium``; ``apt-get install -y chromium``).
 """
 
@@ -217,9 +218,37 @@ ADMIN_PAGES = [
     ("settings-numbering", "/settings/numbering/customer/"),
     ("settings-modules", "/settings/modules/"),
     ("settings-audit", "/settings/audit/"),
+    ("settings-lead-scoring", "/settings/lead-scoring/"),
+    ("settings-lead-assignment", "/settings/lead-assignment/"),
+    ("settings-leads", "/settings/leads/"),
+    ("settings-pipelines", "/settings/pipelines/"),
     ("search", "/search/?q=华为"),
     ("search-one-char", "/search/?q=张"),
 ]
+
+
+# Lists of the sales modules (skipped when a module is not installed), and their boards.
+LIST_PAGES = [
+    ("contacts", "/contacts/"),
+    ("follow-ups", "/follow-ups/"),
+    ("leads", "/leads/"),
+    ("opportunities", "/opportunities/"),
+    ("tasks", "/tasks/"),
+]
+
+
+def _shot_if_there(s: Shooter, page: Any, width: str, who: str, name: str, path: str) -> None:
+    """A page of a module that may not be installed: skipped (not a problem) when it answers 404."""
+    if page.request.get(path).status == 404:
+        return
+    s.shot(page, width, who, name, path)
+
+
+def _board(page: Any) -> str:
+    board = "/opportunities/board/"
+    if page.request.get(board).status >= 400:  # the sales module may not be installed
+        board = "/customers/board/"
+    return board
 
 
 def _anon(s: Shooter, width: str) -> None:
@@ -235,6 +264,8 @@ def _admin(s: Shooter, width: str) -> None:
     detail = first_detail_path(page, "/customers/")
     if detail:
         s.shot(page, width, "admin", "customer-detail", detail)
+        for tab in ("timeline", "addresses", "files"):
+            _shot_if_there(s, page, width, "admin", f"customer-detail-{tab}", f"{detail}?tab={tab}")
     try:
         page.goto("/customers/new/")
         page.locator("#hb-record-form button[type=submit].btn-primary").last.click(force=True)
@@ -242,12 +273,45 @@ def _admin(s: Shooter, width: str) -> None:
         s.shot(page, width, "admin", "customer-form-error")
     except Exception as exc:  # keep going: one broken page must not stop the others
         s.problems.append(f"admin/{width} customer form: {exc}")
-    board = "/opportunities/board/"
-    if page.request.get(board).status >= 400:  # the sales module may not be installed
-        board = "/customers/board/"
-    s.shot(page, width, "admin", "board", board)
+    s.shot(page, width, "admin", "board", _board(page))
+    for name, path in LIST_PAGES:
+        _shot_if_there(s, page, width, "admin", name, path)
+    opportunity = first_detail_path(page, "/opportunities/")
+    if opportunity:
+        s.shot(page, width, "admin", "opportunity-detail", opportunity)
+    s.shot(page, width, "admin", "import-new", "/imports/new/?object_type=customer")
     for name, path in ADMIN_PAGES:
         s.shot(page, width, "admin", name, path)
+    ctx.close()
+
+
+def _switch_language(page: Any, code: str) -> None:
+    """Through the language menu: stored on the user, so switch back to "en" when done (the
+    next session of the same user, e.g. at the other width, must start in English again)."""
+    page.goto("/")
+    page.evaluate(
+        "(code) => { const f = document.querySelector(`form[action='/language/'] input[value='${code}']`);"
+        " if (f) f.form.submit(); }",
+        code,
+    )
+    page.wait_for_load_state("networkidle")
+
+
+def _switch_to_chinese(page: Any) -> None:
+    _switch_language(page, "zh-hans")
+
+
+def _admin_zh(s: Shooter, width: str) -> None:
+    ctx, page = s.session("admin-zh", width, "admin")
+    _switch_to_chinese(page)
+    s.shot(page, width, "admin-zh", "home", "/")
+    s.shot(page, width, "admin-zh", "customers", "/customers/")
+    s.shot(page, width, "admin-zh", "board", _board(page))
+    _shot_if_there(s, page, width, "admin-zh", "leads", "/leads/")
+    s.shot(page, width, "admin-zh", "import-new", "/imports/new/?object_type=lead")
+    s.shot(page, width, "admin-zh", "settings", "/settings/")
+    s.shot(page, width, "admin-zh", "settings-audit", "/settings/audit/")
+    _switch_language(page, "en")
     ctx.close()
 
 
@@ -255,21 +319,23 @@ def _rep(s: Shooter, width: str) -> None:
     ctx, page = s.session("rep", width, "sales_rep1")
     s.shot(page, width, "rep", "home", "/")
     s.shot(page, width, "rep", "customers", "/customers/")
+    s.shot(page, width, "rep", "board", _board(page))
+    for name, path in LIST_PAGES:
+        _shot_if_there(s, page, width, "rep", name, path)
     s.shot(page, width, "rep", "search", "/search/?q=华为")
     ctx.close()
 
 
 def _rep_zh(s: Shooter, width: str) -> None:
     ctx, page = s.session("rep-zh", width, "sales_rep1")
-    page.goto("/")
-    page.evaluate(
-        "() => { const f = document.querySelector(\"form[action='/language/'] input[value='zh-hans']\");"
-        " if (f) f.form.submit(); }"
-    )
-    page.wait_for_load_state("networkidle")
+    _switch_to_chinese(page)
     s.shot(page, width, "rep-zh", "home", "/")
     s.shot(page, width, "rep-zh", "customers", "/customers/")
+    s.shot(page, width, "rep-zh", "board", _board(page))
+    _shot_if_there(s, page, width, "rep-zh", "opportunities", "/opportunities/")
+    _shot_if_there(s, page, width, "rep-zh", "leads", "/leads/")
     s.shot(page, width, "rep-zh", "search", "/search/?q=张")
+    _switch_language(page, "en")
     ctx.close()
 
 
@@ -281,7 +347,7 @@ def run(base: str, out: Path, password: str) -> Shooter:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
         s = Shooter(browser, base, out, password)
         for width in WIDTHS:
-            for part in (_anon, _admin, _rep, _rep_zh):
+            for part in (_anon, _admin, _admin_zh, _rep, _rep_zh):
                 try:
                     part(s, width)
                 except Exception as exc:  # report and go on with the next set

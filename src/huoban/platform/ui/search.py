@@ -53,6 +53,7 @@ from django.db.models import Model, Q
 from huoban.platform.access import registry
 from huoban.platform.access.scoping import grants_for, scoped
 from huoban.platform.identity.models import Action, Scope
+from huoban.platform.records.contact_points import format_phone
 
 from .models_search import SearchEntry
 
@@ -514,6 +515,9 @@ class Group:
         return str(self.type.label_plural or self.type.key)
 
 
+PHONE_FIELDS = ("phone", "mobile")
+
+
 def _subtitle(ot: registry.ObjectType, obj: Model, label: str) -> str:
     parts = []
     for path in index_fields(ot):
@@ -522,8 +526,11 @@ def _subtitle(ot: registry.ObjectType, obj: Model, label: str) -> str:
             v = getattr(v, seg, None)
             if v is None:
                 break
-        if v not in (None, "") and str(v) not in label and str(v) not in parts:
-            parts.append(str(v))
+        text = str(v) if v not in (None, "") else ""
+        if text and path.rsplit("__", 1)[-1] in PHONE_FIELDS:
+            text = format_phone(text)  # +8613812345678 → 138 1234 5678, as everywhere else
+        if text and text not in label and text not in parts:
+            parts.append(text)
         if len(parts) >= 2:
             break
     return " · ".join(parts)

@@ -125,6 +125,15 @@ SECTIONS: list[dict[str, Any]] = [
 _SECTION = {s["key"]: s for s in SECTIONS}
 
 
+def register_section(entry: dict[str, Any], *, before: str = "audit") -> None:
+    """A domain app adds a settings page of its own (same keys as ``SECTIONS``; ``url`` is a URL
+    name) to the overview and the settings side navigation, in front of ``before``. Idempotent."""
+    SECTIONS[:] = [s for s in SECTIONS if s["key"] != entry["key"]]
+    at = next((i for i, s in enumerate(SECTIONS) if s["key"] == before), len(SECTIONS))
+    SECTIONS.insert(at, entry)
+    _SECTION[entry["key"]] = entry
+
+
 def can_section(user: Any, key: str) -> bool:
     s = _SECTION[key]
     return bool(
@@ -154,8 +163,10 @@ def section(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., H
             try:
                 return view(request, *args, **kwargs)
             except PermissionDeniedError as exc:
-                messages.error(request, exc.message)
-                return redirect(request.get_full_path())
+                from .step_up import back_to, is_step_up, step_up_message
+
+                messages.error(request, step_up_message(request) if is_step_up(exc) else exc.message)
+                return redirect(back_to(request))  # a POST-only address would answer 405
 
         return wrapper
 
@@ -377,7 +388,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         except PermissionDeniedError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, _denied(request, exc))
         else:
             messages.success(request, _("User %(name)s saved.") % {"name": user.username})
             return redirect("ui:settings-user", pk=user.pk)
@@ -388,6 +399,13 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {"form": form, "creating": False, "subject": user, "history": history},
         400 if form.errors else 200,
     )
+
+
+def _denied(request: HttpRequest, exc: PermissionDeniedError) -> str:
+    """The form message of a refusal; a missing step-up links to /step-up/ and back here."""
+    from .step_up import is_step_up, step_up_message
+
+    return step_up_message(request) if is_step_up(exc) else exc.message
 
 
 def _step_up(request: HttpRequest) -> None:
@@ -694,7 +712,7 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             except ConflictError as exc:
                 form.add_error(None, exc.message)
             except PermissionDeniedError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, _denied(request, exc))
             else:
                 messages.success(request, _("Role %(name)s saved.") % {"name": role_label(role)})
                 return redirect("ui:settings-role", pk=role.pk)

@@ -1,11 +1,14 @@
 """Template helpers: ``{% load ui %}``.
 
-Filters: ``fdate``, ``fdatetime``, ``reltime``, ``money:"CNY"``, ``num``, ``initials``, ``cap99``.
+Filters: ``fdate``, ``fdatetime``, ``reltime``, ``money:"CNY"``, ``num``, ``initials``, ``cap99``,
+``already_in:title`` (a card line that would only repeat the title).
 Tags: ``{% query_replace request key value %}`` → ?…&key=value (page reset), ``{% icon "name" %}``.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from django import template
@@ -100,3 +103,61 @@ def localized_name(obj: Any) -> str:
     from huoban.platform.ui.formatting import localized_name as name
 
     return name(obj)
+
+
+_TAGS = re.compile(r"<[^>]*>")
+# Legal-form endings left out when comparing a company's name with a title that names it
+_LEGAL_FORMS = re.compile(
+    r"(股份有限公司|有限责任公司|有限公司|集团|公司|co\.?,?\s*ltd\.?|ltd\.?|inc\.?|llc|corp\.?|gmbh)\s*$",
+    re.IGNORECASE,
+)
+_PAREN_END = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+
+
+def _plain(value: Any) -> str:
+    return " ".join(html.unescape(_TAGS.sub("", str(value))).split()).casefold()
+
+
+@register.filter
+def already_in(value: Any, title: Any) -> bool:
+    """True when ``value`` says nothing ``title`` does not already say: empty ("—"), or its text
+    (without a company's legal form, e.g. 有限公司 / Co., Ltd.) is contained in the title. Board
+    cards use it so an opportunity named after its customer does not repeat the customer below."""
+    text = _plain(value)
+    if text in ("", "—", "-"):
+        return True
+    if not any(ch.isalpha() for ch in text):
+        return False  # numbers and dates are never "contained" by accident
+    core = text
+    for _ in range(3):  # "Lakeside Media (Shanghai) Co., Ltd." → "lakeside media"
+        core = _PAREN_END.sub("", _LEGAL_FORMS.sub("", core)).rstrip(" ,.·")
+    t = _plain(title)
+    return text in t or (len(core) >= 2 and core in t)
+
+
+def _platform_type_labels() -> dict[str, Any]:
+    from django.utils.translation import gettext_lazy as _
+
+    return {
+        "user": _("User"),
+        "role": _("Role"),
+        "org_unit": _("Unit"),
+        "custom_field": _("Custom field"),
+        "picklist": _("Picklist"),
+        "numbering_rule": _("Numbering rule"),
+    }
+
+
+@register.filter
+def type_label(key: Any) -> str:
+    """A record type's name for people (``opportunity`` → "Opportunity" / "商机"); the key itself
+    for types that have no name."""
+    from django.utils.text import capfirst
+
+    from huoban.platform.access import registry
+
+    ot = registry.find(str(key or ""))
+    if ot is not None:
+        return str(capfirst(ot.label))
+    label = _platform_type_labels().get(str(key))
+    return str(label) if label is not None else str(key or "")

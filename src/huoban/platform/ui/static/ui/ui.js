@@ -12,7 +12,10 @@
  * data-hb-reveal            "show" button for a masked sensitive field (POST /api/v1/reveal/)
  * data-hb-job="/api/v1/jobs/<id>/"    a progress bar that polls a background job
  * data-hb-export="<url>"    start an export job, then show its progress
- * window.huoban.toast(message, level)  show a toast; HTMX responses trigger it with HX-Trigger "hb:toast"
+ * data-hb-field-link        a link in a form's error summary: focuses that field
+ * data-hb-list="<id>"        repeatable rows of a list field: data-hb-list-add / data-hb-list-remove
+ * window.huoban.toast(message, level, link, linkLabel)  show a toast (optionally with a link); HTMX
+ *                          responses trigger it with HX-Trigger "hb:toast" {level, message, link, link_label}
  */
 (function () {
   "use strict";
@@ -39,7 +42,7 @@
   };
 
   /* ---------- toasts ---------- */
-  function toast(message, level) {
+  function toast(message, level, link, linkLabel) {
     var box = document.getElementById("hb-toasts");
     var tpl = document.getElementById("hb-toast-template");
     if (!box || !tpl) { return; }
@@ -50,14 +53,24 @@
     var icon = node.querySelector(".ti");
     icon.classList.add(level === "error" ? "ti-alert-circle" : level === "success" ? "ti-circle-check" : level === "warning" ? "ti-alert-triangle" : "ti-info-circle");
     icon.classList.add(level === "error" ? "text-danger" : level === "success" ? "text-success" : level === "warning" ? "text-warning" : "text-primary");
-    node.querySelector("[data-hb-toast-text]").textContent = message;
+    var text = node.querySelector("[data-hb-toast-text]");
+    text.textContent = message;
+    if (link) {  // e.g. the step-up page, with "next" back to this page
+      var a = document.createElement("a");
+      a.href = link;
+      a.className = "ms-1 fw-medium hb-step-up-link";
+      a.textContent = linkLabel || link;
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(a);
+    }
     box.appendChild(node);
     showToast(node, level);
   }
   function showToast(node, level) {
     var Toast = bs().Toast;
     if (Toast) {
-      var t = Toast.getOrCreateInstance(node, { delay: level === "error" ? 8000 : 4000 });
+      // a toast with a link to follow (e.g. "Confirm now") stays until closed
+      var t = Toast.getOrCreateInstance(node, { delay: level === "error" ? 8000 : 4000, autohide: !node.querySelector(".toast-body a") });
       node.addEventListener("hidden.bs.toast", function () { node.remove(); });
       t.show();
     } else {
@@ -69,7 +82,7 @@
   window.huoban.toast = toast;
   document.body.addEventListener("hb:toast", function (e) {
     var d = e.detail || {};
-    toast(d.message || d.value || "", d.level || "success");
+    toast(d.message || d.value || "", d.level || "success", d.link, d.link_label);
   });
 
   /* ---------- htmx wiring ---------- */
@@ -303,7 +316,8 @@
       colCount(to, -1);
       card.classList.add("hb-refused");
       setTimeout(function () { card.classList.remove("hb-refused"); }, 1200);
-      toast(T.moveFailed + ((res.body && res.body.message) || res.status), "error");
+      toast(T.moveFailed + ((res.body && res.body.message) || res.status), "error",
+        res.body && res.body.step_up_url, res.body && res.body.link_label);
     }).catch(function () {
       card.classList.remove("hb-moving");
       from.insertBefore(card, from.children[oldIndex] || null);
@@ -451,6 +465,50 @@
         toast((res.body && (res.body.detail || JSON.stringify(res.body))) || T.network, "error");
       }
     }).catch(function () { btn.disabled = false; toast(T.network, "error"); });
+  });
+
+  // list fields (forms.ListInput): add a row from the <template>, remove a row (the last one is emptied)
+  document.addEventListener("click", function (e) {
+    var add = e.target.closest("[data-hb-list-add]");
+    var rm = e.target.closest("[data-hb-list-remove]");
+    var box = (add || rm) && (add || rm).closest("[data-hb-list]");
+    if (!box) { return; }
+    var rows = box.querySelector("[data-hb-list-rows]");
+    if (add) {
+      var tpl = box.querySelector("template[data-hb-list-template]");
+      var row = tpl.content.firstElementChild.cloneNode(true);
+      var input = row.querySelector("input");
+      var n = 0;
+      while (document.getElementById(box.dataset.hbList + "_" + n)) { n++; }
+      input.id = box.dataset.hbList + "_" + n;
+      input.setAttribute("aria-label", (input.getAttribute("aria-label") + " " + (rows.children.length + 1)).trim());
+      rows.appendChild(row);
+      input.focus();
+      return;
+    }
+    var current = rm.closest("[data-hb-list-row]");
+    if (rows.querySelectorAll("[data-hb-list-row]").length > 1) {
+      current.remove();
+    } else {
+      var only = current.querySelector("input");
+      only.value = "";
+      only.classList.remove("is-invalid");
+      only.removeAttribute("aria-invalid");
+      current.querySelectorAll(".invalid-feedback").forEach(function (n) { n.remove(); });
+    }
+    box.querySelector("[data-hb-list-add]").focus();
+  });
+
+  /* ---------- error summary: a field's link focuses the field (or its Tom Select control) ---------- */
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest("[data-hb-field-link]");
+    if (!a) { return; }
+    var el = document.getElementById((a.getAttribute("href") || "").slice(1));
+    if (!el) { return; }
+    e.preventDefault();
+    var target = el.tomselect ? el.tomselect.control_input : el;
+    (el.closest(".hb-field") || el).scrollIntoView({ block: "center" });
+    if (target && target.focus) { target.focus({ preventScroll: true }); }
   });
 
   // coming back with the browser's back button: enable what the submit handler disabled
