@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -706,45 +707,73 @@ def _next_position() -> int:
     return (last or 0) + 10
 
 
-@require_POST
-@section("lead_scoring")
-def scoring_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(ScoringRule, pk=pk)
-    name = rule.name
-    services.scoring_rule_delete(actor=request.user, rule=rule)
-    messages.success(request, _("Scoring rule “%(name)s” deleted.") % {"name": name})
-    return redirect("leads-settings-scoring")
+def _rule_actions(
+    *,
+    section_name: str,
+    model: Any,
+    ordering: str,
+    save: Callable[..., Any],
+    delete: Callable[..., Any],
+    reorder: Callable[..., Any],
+    list_url: str,
+    messages_of: dict[str, Any],
+) -> tuple[Callable[..., HttpResponse], Callable[..., HttpResponse], Callable[..., HttpResponse]]:
+    """The delete, activate/deactivate and reorder actions of an ordered rule list (scoring and
+    assignment rules); ``messages_of`` holds each kind's own translatable confirmations."""
 
+    @require_POST
+    @section(section_name)
+    def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+        rule = get_object_or_404(model, pk=pk)
+        name = rule.name
+        delete(actor=request.user, rule=rule)
+        messages.success(request, messages_of["deleted"] % {"name": name})
+        return redirect(list_url)
 
-@require_POST
-@section("lead_scoring")
-def scoring_rule_active(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(ScoringRule, pk=pk)
-    try:
-        services.scoring_rule_save(actor=request.user, rule=rule, data={"active": not rule.active})
-    except ValidationError as exc:
-        messages.error(request, " ".join(_flat(list(exc.errors.values()))))
-    else:
-        if rule.active:
-            messages.success(request, _("Scoring rule “%(name)s” activated.") % {"name": rule.name})
+    @require_POST
+    @section(section_name)
+    def rule_active(request: HttpRequest, pk: int) -> HttpResponse:
+        rule = get_object_or_404(model, pk=pk)
+        try:
+            save(actor=request.user, rule=rule, data={"active": not rule.active})
+        except ValidationError as exc:
+            messages.error(request, " ".join(_flat(list(exc.errors.values()))))
         else:
-            messages.success(request, _("Scoring rule “%(name)s” deactivated.") % {"name": rule.name})
-    return redirect("leads-settings-scoring")
+            key = "activated" if rule.active else "deactivated"
+            messages.success(request, messages_of[key] % {"name": rule.name})
+        return redirect(list_url)
+
+    @require_POST
+    @section(section_name)
+    def rules_reorder(request: HttpRequest) -> HttpResponse:
+        ids = _ids(request.POST.get("order", ""))
+        if "move" in request.POST:
+            current = list(model.objects.order_by(ordering, "id").values_list("pk", flat=True))
+            pk = int(request.POST["move"]) if request.POST["move"].isdigit() else 0
+            ids = _neighbour_order(current, pk, request.POST.get("direction", "up"))
+        reorder(actor=request.user, ids=ids)
+        if _wants_json(request):
+            return JsonResponse({"ok": True})
+        messages.success(request, _("Order saved."))
+        return redirect(list_url)
+
+    return rule_delete, rule_active, rules_reorder
 
 
-@require_POST
-@section("lead_scoring")
-def scoring_rules_reorder(request: HttpRequest) -> HttpResponse:
-    ids = _ids(request.POST.get("order", ""))
-    if "move" in request.POST:
-        current = list(ScoringRule.objects.order_by("position", "id").values_list("pk", flat=True))
-        pk = int(request.POST["move"]) if request.POST["move"].isdigit() else 0
-        ids = _neighbour_order(current, pk, request.POST.get("direction", "up"))
-    services.scoring_rule_reorder(actor=request.user, ids=ids)
-    if _wants_json(request):
-        return JsonResponse({"ok": True})
-    messages.success(request, _("Order saved."))
-    return redirect("leads-settings-scoring")
+scoring_rule_delete, scoring_rule_active, scoring_rules_reorder = _rule_actions(
+    section_name="lead_scoring",
+    model=ScoringRule,
+    ordering="position",
+    save=services.scoring_rule_save,
+    delete=services.scoring_rule_delete,
+    reorder=services.scoring_rule_reorder,
+    list_url="leads-settings-scoring",
+    messages_of={
+        "deleted": gettext_lazy("Scoring rule “%(name)s” deleted."),
+        "activated": gettext_lazy("Scoring rule “%(name)s” activated."),
+        "deactivated": gettext_lazy("Scoring rule “%(name)s” deactivated."),
+    },
+)
 
 
 # --- assignment rules ---------------------------------------------------------------------------------
@@ -909,45 +938,20 @@ def assignment_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRes
     )
 
 
-@require_POST
-@section("lead_assignment")
-def assignment_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(AssignmentRule, pk=pk)
-    name = rule.name
-    services.assignment_rule_delete(actor=request.user, rule=rule)
-    messages.success(request, _("Assignment rule “%(name)s” deleted.") % {"name": name})
-    return redirect("leads-settings-assignment")
-
-
-@require_POST
-@section("lead_assignment")
-def assignment_rule_active(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(AssignmentRule, pk=pk)
-    try:
-        services.assignment_rule_save(actor=request.user, rule=rule, data={"active": not rule.active})
-    except ValidationError as exc:
-        messages.error(request, " ".join(_flat(list(exc.errors.values()))))
-    else:
-        if rule.active:
-            messages.success(request, _("Assignment rule “%(name)s” activated.") % {"name": rule.name})
-        else:
-            messages.success(request, _("Assignment rule “%(name)s” deactivated.") % {"name": rule.name})
-    return redirect("leads-settings-assignment")
-
-
-@require_POST
-@section("lead_assignment")
-def assignment_rules_reorder(request: HttpRequest) -> HttpResponse:
-    ids = _ids(request.POST.get("order", ""))
-    if "move" in request.POST:
-        current = list(AssignmentRule.objects.order_by("priority", "id").values_list("pk", flat=True))
-        pk = int(request.POST["move"]) if request.POST["move"].isdigit() else 0
-        ids = _neighbour_order(current, pk, request.POST.get("direction", "up"))
-    services.assignment_rule_reorder(actor=request.user, ids=ids)
-    if _wants_json(request):
-        return JsonResponse({"ok": True})
-    messages.success(request, _("Order saved."))
-    return redirect("leads-settings-assignment")
+assignment_rule_delete, assignment_rule_active, assignment_rules_reorder = _rule_actions(
+    section_name="lead_assignment",
+    model=AssignmentRule,
+    ordering="priority",
+    save=services.assignment_rule_save,
+    delete=services.assignment_rule_delete,
+    reorder=services.assignment_rule_reorder,
+    list_url="leads-settings-assignment",
+    messages_of={
+        "deleted": gettext_lazy("Assignment rule “%(name)s” deleted."),
+        "activated": gettext_lazy("Assignment rule “%(name)s” activated."),
+        "deactivated": gettext_lazy("Assignment rule “%(name)s” deactivated."),
+    },
+)
 
 
 # --- absences (User.absent_until: assignment skips absent users) --------------------------------------
