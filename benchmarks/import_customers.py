@@ -250,6 +250,9 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
     parser.add_argument(
+        "--profile", metavar="N", type=int, default=0, help="profile the import and print the N costliest functions"
+    )
+    parser.add_argument(
         "--no-reactions", action="store_true", help="do not run the after-commit event handlers afterwards"
     )
     args = parser.parse_args()
@@ -288,8 +291,19 @@ def main() -> None:
     ) + 1
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with DeferredEvents() as deferred:
         run, elapsed = run_import(admin, data_file, "customers.csv")
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     reactions, reactions_cpu = (0.0, 0.0) if args.no_reactions else deferred.dispatch()
     c = run.counts

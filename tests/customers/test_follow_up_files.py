@@ -503,7 +503,7 @@ def test_api_and_ui_share_the_files(org, api, web, make_customer, media):
     c = make_customer(org.sales_rep1)
     fu, att = _with_file(org, c)
     body = api(org.sales_rep1).get(f"/api/v1/follow-ups/{fu.pk}/attachments/").json()
-    assert [a["name"] for a in body] == ["合同草案.txt"]
+    assert [a["name"] for a in body["results"]] == ["合同草案.txt"] and body["count"] == 1
     r = api(org.sales_rep1).post(
         f"/api/v1/follow-ups/{fu.pk}/attachments/", {"file": _file("x.exe", b"MZ")}, format="multipart"
     )

@@ -1000,12 +1000,17 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
         },
         responses={201: AttachmentSerializer},
     )
-    @extend_schema(methods=["GET"], responses={200: AttachmentSerializer(many=True)})
+    @extend_schema(
+        methods=["GET"],
+        responses={200: AttachmentSerializer(many=True)},
+        description="Files of the follow-up, oldest first; paginated like every list.",
+    )
     @action(detail=True, methods=["get", "post"])
     def attachments(self, request: Request, pk: Any = None) -> Response:
         obj = self.get_object()
         if request.method == "GET":
-            return Response(AttachmentSerializer(obj.attachments.all(), many=True).data)
+            page = self.paginate_queryset(obj.attachments.order_by("id"))
+            return self.get_paginated_response(AttachmentSerializer(page, many=True).data)
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})

@@ -507,7 +507,9 @@ class LeadViewSet(RecordViewSet):
         return Response(LeadActivitySerializer(act).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        methods=["GET"], responses=LeadAttachmentSerializer(many=True), description="Files of the lead."
+        methods=["GET"],
+        responses=LeadAttachmentSerializer(many=True),
+        description="Files of the lead, oldest first; paginated like every list.",
     )
     @extend_schema(
         methods=["POST"],
@@ -520,7 +522,8 @@ class LeadViewSet(RecordViewSet):
         lead = self.get_object()
         if request.method == "GET":
             rows = LeadAttachment.objects.filter(lead=lead).order_by("id")
-            return Response(LeadAttachmentSerializer(rows, many=True).data)
+            page = self.paginate_queryset(rows)
+            return self.get_paginated_response(LeadAttachmentSerializer(page, many=True).data)
         s = AttachmentUploadSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         att = services.lead_add_attachment(
