@@ -250,7 +250,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
     parser.add_argument(
-        "--profile", metavar="N", type=int, default=0, help="profile the import and print the N costliest functions"
+        "--profile",
+        metavar="N",
+        type=int,
+        default=0,
+        help="profile the import and print the N costliest functions",
     )
     parser.add_argument(
         "--no-reactions", action="store_true", help="do not run the after-commit event handlers afterwards"

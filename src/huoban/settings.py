@@ -164,6 +164,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "huoban"}}
 
 HUEY_IMMEDIATE = TESTING or env_bool("HUOBAN_JOBS_IMMEDIATE", False)
+# Imports read and convert the file in a forked reader process (platform/transfer/parallel.py).
+IMPORT_READER_PROCESS = env_bool("HUOBAN_IMPORT_READER_PROCESS", True)
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

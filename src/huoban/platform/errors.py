@@ -22,6 +22,9 @@ class ValidationError(DomainError):
         self.errors = {k: (v if isinstance(v, list | dict) else [v]) for k, v in errors.items()}
         super().__init__(str(self.errors))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))  # the field errors survive pickling (import reader process)
+
     def merged(self, other: ValidationError) -> ValidationError:
         combined = dict(self.errors)
         for k, v in other.errors.items():

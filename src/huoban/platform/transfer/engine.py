@@ -1,6 +1,6 @@
 """The import engine: stream rows → convert → validate → dedup → write in batches.
 
-One ``Engine`` per run. Rows are read as a stream and processed in batches (default 2,000):
+One ``Engine`` per run. Rows are read as a stream and processed in batches (default 5,000):
 
 1. convert every mapped cell (``pipeline``); ragged rows, formula-like cells and undecodable
    characters are row errors;
@@ -40,7 +40,7 @@ from huoban.platform.errors import ValidationError
 from huoban.platform.events.bus import emit
 from huoban.platform.identity.actors import actor_user
 
-from . import bulk
+from . import bulk, parallel
 from .models import ImportBatch, ImportRowIssue, ImportRun, ImportSample
 from .pipeline import AMBIGUOUS, EMPTY, Context, FieldConverter, RefValue, compile_field, display, jsonable
 from .registry import FieldSpec, Importer, MatchKey, all_fields, get_importer
@@ -49,7 +49,7 @@ from .transforms import CellError, cell_text, key_hash, key_text, looks_like_for
 
 log = logging.getLogger("huoban.transfer")
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 PREVIEW_ROWS = 100
 SAMPLE_RATE = 0.10
 SAMPLE_MAX = 1000
@@ -75,6 +75,7 @@ class Row:
     hashes: dict[str, int] = field(default_factory=dict)
     op: Op | None = None
     empties: list[str] | None = None  # mapped fields with an empty cell (update_empty)
+    cleaned: bool = False  # the domain validation ran already (in ``prepare``)
 
 
 @dataclass
@@ -268,6 +269,7 @@ class Engine:
         self._user_objects: dict[int, Any] = {}  # service path: owner ids → users, once per run
         self._created_rows: list[dict[str, Any]] | None = None
         self.timings: dict[str, float] = {}
+        self._fraction: float | None = None  # share of the file read, as the reader process reports it
 
     def _tick(self, stage: str, since: float) -> float:
         now = time.thread_time()
@@ -450,7 +452,7 @@ class Engine:
         for row in rows:
             if row.action:  # blank
                 continue
-            if not row.errors and clean is not None:
+            if not row.errors and clean is not None and not row.cleaned:
                 self._clean(row, clean)
             if row.errors:
                 self._reject(row)
@@ -467,7 +469,9 @@ class Engine:
                 )
                 self._reject(row)
                 continue
-            row.hashes = hashes = self.index.hashes(data) if self.match_keys else {}
+            if not row.cleaned:  # else ``prepare`` computed them with the validated values
+                row.hashes = self.index.hashes(data) if self.match_keys else {}
+            hashes = row.hashes
             hit_op: Op | None = None
             hit_key = ""
             for key, h in hashes.items():
@@ -1057,7 +1061,7 @@ class Engine:
         bulk.fast_insert(ImportRowIssue, issues)
         bulk.fast_insert(ImportSample, samples)
         self._audit(creates, updates, created_ids, first_row, last_row, counts)
-        fraction = self.source.fraction() if self.source is not None else 0
+        fraction = self.fraction()
         n = ImportRun.objects.filter(pk=run_id, lease=self.lease, checkpoint_row=self.checkpoint).update(
             read=F("read") + counts["read"],
             created=F("created") + counts[CREATED],
@@ -1133,13 +1137,38 @@ class Engine:
 
     # --- the run --------------------------------------------------------------------------
 
-    def process(self, rows: list[Row]) -> list[Op]:
+    @property
+    def clean_early(self) -> bool:
+        """Whether the domain validation can run in ``prepare`` (before references are resolved
+        and without the rows before): when the importer has it and no column is a reference."""
+        return self.importer.clean_row is not None and not any(
+            fc.spec.type == "ref" for fc in self.converters
+        )
+
+    def prepare(self, rows: list[Row], *, clean: bool = False) -> None:
+        """The work on a batch that needs neither the database's records nor the rows before it:
+        blank rows, cell conversion and (``clean``) the domain validation. The reader process
+        (``parallel``) runs it while this process writes the batch before."""
         t = time.thread_time()
         for r in rows:
             if isinstance(r.cells, list) and not isinstance(r.cells, _BadRow) and _blank(r.cells):
                 r.action = "blank"
             else:
                 self.convert(r)
+        t = self._tick("convert", t)
+        if clean and self.importer.clean_row is not None:
+            for r in rows:
+                if not r.action and not r.errors:
+                    self._clean(r, self.importer.clean_row)
+                    r.cleaned = True
+                    if not r.errors and self.match_keys:
+                        r.hashes = self.index.hashes(r.data)
+            self._tick("validate_dedup", t)
+
+    def process(self, rows: list[Row], *, prepared: bool = False) -> list[Op]:
+        if not prepared:
+            self.prepare(rows)
+        t = time.thread_time()
         self.resolve_refs([r for r in rows if not r.action])
         t = self._tick("convert", t)
         ops = self.classify(rows)
@@ -1213,24 +1242,36 @@ class Engine:
                     self.index.load(self.model)
                     self._tick("load_index", t)
                 done = 0
-                batches = iter(self.batches())
+                reader = parallel.reader_for(self, path)
+                batches = reader.batches() if reader is not None else iter(self.batches())
+                prepared = reader is not None
                 t = time.thread_time()
-                for batch in batches:
-                    self._tick("read", t)
-                    ops = self.process(batch)
-                    if self.dry_run:
-                        self._tally(batch, ops)
-                    else:
-                        self.write(batch, ops, batch[0].row, batch[-1].row)
-                    done += 1
-                    if progress is not None:
-                        progress(min(99, source.fraction() * 100), self._progress_message())
-                    if crash_after is not None and done >= crash_after:
-                        raise RuntimeError("simulated crash")
-                    t = time.thread_time()
+                try:
+                    for batch in batches:
+                        self._tick("read", t)
+                        ops = self.process(batch, prepared=prepared)
+                        if self.dry_run:
+                            self._tally(batch, ops)
+                        else:
+                            self.write(batch, ops, batch[0].row, batch[-1].row)
+                        done += 1
+                        if progress is not None:
+                            progress(min(99, self.fraction() * 100), self._progress_message())
+                        if crash_after is not None and done >= crash_after:
+                            raise RuntimeError("simulated crash")
+                        t = time.thread_time()
+                finally:
+                    if reader is not None:
+                        reader.stop()
             finally:
                 source.close()
         self._finish(time.monotonic() - started)
+
+    def fraction(self) -> float:
+        """The share of the file read so far (0–1)."""
+        if self._fraction is not None:
+            return self._fraction
+        return self.source.fraction() if self.source is not None else 0.0
 
     def _progress_message(self) -> str:
         c = self.counts

@@ -39,6 +39,9 @@ class _Empty:
     def __repr__(self) -> str:
         return "EMPTY"
 
+    def __reduce__(self) -> str:
+        return "EMPTY"  # unpickled as the module's one instance (rows cross to the reader process)
+
 
 EMPTY: Any = _Empty()
 AMBIGUOUS = -1

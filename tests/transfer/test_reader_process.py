@@ -1,0 +1,194 @@
+"""The import's reader process (platform/transfer/parallel.py): a forked child reads, converts and
+validates one batch ahead while the run's process writes. These tests run outside a test
+transaction (the child could not see uncommitted rows), so they are ``transactional``."""
+
+from __future__ import annotations
+
+import pytest
+
+from huoban.customers.models import Customer
+from huoban.customers.services import customer_create
+from huoban.platform.errors import ValidationError
+from huoban.platform.transfer import engine as engine_module
+from huoban.platform.transfer import parallel
+from huoban.platform.transfer.models import ImportRowIssue, ImportRun
+from huoban.platform.transfer.services import import_execute, import_upload
+
+from .conftest import csv_bytes, upload
+
+HEADER = ["客户名称", "手机", "邮箱", "所属行业"]
+
+
+def _file() -> list[list[str]]:
+    rows = [HEADER]
+    for i in range(40):
+        rows.append([f"杭州数据{i}有限公司", f"138{i:08d}", f"c{i}@example.cn", "制造业"])
+    rows[5] = ["杭州数据3有限公司", "１３８００００００03", "", ""]  # same as row 4 (full-width digits)
+    rows[9] = ["坏电话公司", "12345", "", ""]  # invalid phone
+    rows[12] = ["坏邮箱公司", "", "not-an-email", ""]  # invalid e-mail
+    rows[15] = ["=cmd|' /C calc'!A0", "13900000015", "", ""]  # formula injection
+    rows[20] = ["", "", "", ""]  # blank line
+    rows[25] = ["未知行业公司", "13900000025", "", "不存在的行业"]  # unknown industry
+    rows[30] = ["上海老客户有限公司", "13912345678", "", ""]  # in the database already
+    return rows
+
+
+def _staged(user, data, *, dry_run=False, batch_size=7):
+    run = import_upload(
+        actor=user,
+        object_type="customer",
+        file=upload("c.csv", csv_bytes(data)),
+        match_keys=["name_phone"],
+        options={"batch_size": batch_size},
+    )
+    ImportRun.objects.filter(pk=run.pk).update(status="queued", dry_run=dry_run)
+    run.refresh_from_db()
+    return run
+
+
+def _issues(run):
+    return [
+        (row, kind, sorted((e["field"], e["message"]) for e in errors))
+        for row, kind, errors in ImportRowIssue.objects.filter(run=run)
+        .order_by("row")
+        .values_list("row", "kind", "errors")
+    ]
+
+
+@pytest.fixture
+def reader(monkeypatch, settings):
+    """The reader process for every file size; ``reader.used`` counts the runs that forked it."""
+    settings.IMPORT_READER_PROCESS = True
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    real = parallel.Reader.batches
+
+    class Spy:
+        used = 0
+
+    def counting(self):
+        Spy.used += 1
+        yield from real(self)
+
+    monkeypatch.setattr(parallel.Reader, "batches", counting)
+    return Spy
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_the_reader_process_gives_what_a_serial_run_gives(org, industries, reader, settings):
+    customer_create(actor=org.admin, data={"name": "上海老客户有限公司", "phone": "13912345678"})
+    data = _file()
+    settings.IMPORT_READER_PROCESS = False
+    serial = import_execute(_staged(org.admin, data, dry_run=True))
+    assert reader.used == 0
+    settings.IMPORT_READER_PROCESS = True
+    forked = import_execute(_staged(org.admin, data, dry_run=True))
+    assert reader.used == 1
+    assert forked.counts == serial.counts
+    assert forked.preview["rows"] == serial.preview["rows"]  # every converted value and error
+    assert "reader_convert" in forked.summary["cpu_seconds"]  # the child's CPU is reported
+
+    run = import_execute(_staged(org.admin, data))
+    assert reader.used == 2 and run.status == "done"
+    assert (
+        run.counts == serial.counts == {"read": 39, "created": 33, "updated": 0, "skipped": 2, "rejected": 4}
+    )
+    assert run.progress == 100
+    rejected = {row: fields for row, kind, fields in _issues(run) if kind == "rejected"}
+    assert {row: [f for f, _m in fields] for row, fields in rejected.items()} == {
+        10: ["phone"],
+        13: ["email"],
+        16: ["name"],
+        26: ["industry"],
+    }
+    skipped = [row for row, kind, _f in _issues(run) if kind == "skipped"]
+    assert skipped == [6, 31]
+    names = list(
+        Customer.objects.unrestricted().exclude(name="上海老客户有限公司").values_list("name", flat=True)
+    )
+    assert len(names) == 33 and len(set(names)) == 33
+    c = Customer.objects.unrestricted().get(name="杭州数据0有限公司")
+    assert c.phone == "+8613800000000" and c.industry == "C" and c.number.startswith("CUST")
+    assert c.name_key  # derived in the reader process, written by the run's
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_reader_fails_the_attempt_and_the_retry_resumes(org, reader, monkeypatch):
+    data = [["客户名称", "手机"]] + [[f"公司{i}", f"138{i:08d}"] for i in range(20)]
+    run = _staged(org.admin, data, batch_size=5)
+    real = engine_module.Engine.prepare
+    calls = {"n": 0}
+
+    def flaky(self, rows, **kw):
+        calls["n"] += 1  # counted in the child: the parent's copy stays 0
+        if calls["n"] == 3:
+            raise ValidationError({"file": ["the disk went away"]})
+        return real(self, rows, **kw)
+
+    monkeypatch.setattr(engine_module.Engine, "prepare", flaky)
+    with pytest.raises(ValidationError) as failed:
+        import_execute(run)
+    assert failed.value.errors == {"file": ["the disk went away"]}  # raised in the parent, intact
+    run.refresh_from_db()
+    assert run.checkpoint_row == 11 and run.created == 10  # two batches written, the third never read
+    monkeypatch.setattr(engine_module.Engine, "prepare", real)
+    import_execute(run)
+    run.refresh_from_db()
+    assert run.status == "done" and reader.used == 2
+    assert run.counts == {"read": 20, "created": 20, "updated": 0, "skipped": 0, "rejected": 0}
+    assert Customer.objects.unrestricted().count() == 20
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_of_the_run_stops_the_reader_and_resumes_without_duplicates(org, reader, monkeypatch):
+    started = []
+    real_start = parallel.Reader.stop
+
+    def stop(self):
+        real_start(self)
+        started.append(self.process)
+
+    monkeypatch.setattr(parallel.Reader, "stop", stop)
+    data = [["客户名称", "手机"]] + [[f"公司{i}", f"138{i:08d}"] for i in range(30)]
+    run = _staged(org.admin, data, batch_size=4)
+    with pytest.raises(RuntimeError):
+        import_execute(run, crash_after=2)
+    assert started and not started[0].is_alive()  # no reader left behind
+    run.refresh_from_db()
+    assert run.created == 8
+    import_execute(run)
+    run.refresh_from_db()
+    assert run.counts["created"] == 30 and Customer.objects.unrestricted().count() == 30
+
+
+@pytest.mark.django_db
+def test_no_reader_inside_a_transaction_for_small_files_or_when_switched_off(org, settings, tmp_path):
+    run = _staged(org.admin, _file())
+    engine = engine_module.Engine(run)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * (parallel.MIN_BYTES + 1))
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"x")
+    assert parallel.reader_for(engine, str(big)) is None  # the test's transaction: the child could not see it
+    settings.IMPORT_READER_PROCESS = False
+    assert parallel.reader_for(engine, str(big)) is None
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_reader_is_chosen_for_big_files_only(org, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    settings.IMPORT_READER_PROCESS = True
+    run = _staged(org.admin, _file())
+    engine = engine_module.Engine(run)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * (parallel.MIN_BYTES + 1))
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"x")
+    assert isinstance(parallel.reader_for(engine, str(big)), parallel.Reader)
+    assert parallel.reader_for(engine, str(small)) is None
+    monkeypatch.setattr(parallel, "_cpus", lambda: 1)
+    assert parallel.reader_for(engine, str(big)) is None
