@@ -27,6 +27,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
@@ -238,6 +239,11 @@ class Cleaner:
         return self.cleaned, self.errors
 
 
+# translated when shown (lazy): most rows never need them, and an import validates millions
+_ALREADY_MAIN_NUMBER = gettext_lazy("This is already the main number.")
+_ALREADY_MAIN_EMAIL = gettext_lazy("This is already the main email.")
+
+
 def _clean_channels(
     f: Cleaner,
     *,
@@ -253,8 +259,8 @@ def _clean_channels(
     f.field("phone", normalize_phone, blank="")
     f.field("email", normalize_email, blank="")
     for many, ones, normalise, key, same_as_main in (
-        ("phones", main_phones, normalize_phone, str, _("This is already the main number.")),
-        ("emails", ("email",), normalize_email, str.lower, _("This is already the main email.")),
+        ("phones", main_phones, normalize_phone, str, _ALREADY_MAIN_NUMBER),
+        ("emails", ("email",), normalize_email, str.lower, _ALREADY_MAIN_EMAIL),
     ):
         if not f.has(many):
             continue
