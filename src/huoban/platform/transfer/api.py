@@ -275,11 +275,14 @@ class ImportRunViewSet(
         parameters=[
             OpenApiParameter("limit", OpenApiTypes.INT),
             OpenApiParameter("offset", OpenApiTypes.INT),
+            OpenApiParameter(
+                "sample_offset", OpenApiTypes.INT, description="first sampled row (200 per page)"
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
         description="The cleaning report (清洗报告): counts, errors by column, rejected and skipped rows "
         "with row number, column and reason, and a random sample of imported records beside their "
-        "source rows.",
+        "source rows (``sample_total`` of them; 200 from ``sample_offset``).",
     )
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
@@ -287,9 +290,12 @@ class ImportRunViewSet(
         try:
             limit = min(1000, int(request.query_params.get("limit", 200)))
             offset = max(0, int(request.query_params.get("offset", 0)))
+            sample_offset = max(0, int(request.query_params.get("sample_offset", 0)))
         except ValueError:
             raise ValidationError({"limit": [_("Expected an integer.")]})
-        return Response(reports.report(run, request.user, limit=limit, offset=offset))
+        return Response(
+            reports.report(run, request.user, limit=limit, offset=offset, sample_offset=sample_offset)
+        )
 
     @extend_schema(request=None, responses={202: ImportRunSerializer})
     @action(detail=True, methods=["post"])

@@ -44,6 +44,10 @@ STREAM_MAX_ROWS = int(os.environ.get("HUOBAN_EXPORT_STREAM_MAX", "5000"))
 CHUNK = 2000
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def escape_cell(value: Any) -> Any:
     """Text that a spreadsheet would evaluate gets a leading apostrophe; numbers stay numbers."""
     if isinstance(value, str) and value and value[0] in "=+-@\t\r":
@@ -237,8 +241,11 @@ def _filter_messages(detail: Any) -> list[str]:
 class Renderer:
     """Turns values_list rows into cells (typed for XLSX, text for CSV), masking and escaping."""
 
-    def __init__(self, user: Any, object_type: str, columns: list[ExportColumn], *, typed: bool):
+    def __init__(
+        self, user: Any, object_type: str, columns: list[ExportColumn], *, typed: bool, for_file: bool = True
+    ):
         self.user = user
+        self.for_file = for_file  # escape formula-like cells (False: values shown on a page)
         self.object_type = object_type
         self.columns = columns
         self.typed = typed
@@ -368,7 +375,7 @@ class Renderer:
             else:
                 positions.append(None)
         fmts = self.formatters
-        escape = escape_cell
+        escape = escape_cell if self.for_file else _as_is
         done = 0
         chunk: list[tuple[Any, ...]] = []
         for values in qs.values_list(*paths).iterator(chunk_size=CHUNK):

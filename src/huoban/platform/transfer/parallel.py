@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,10 @@ def _set_aside_connections() -> None:
 
 
 def _child(engine: Engine, send: Any, clean: bool) -> None:
+    # The worker's signal handlers (e.g. the task consumer's graceful stop) are not the child's:
+    # the run's process ends it by closing the pipe, or terminates it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_aside_connections()
     engine.timings = {}
     try:

@@ -18,14 +18,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from huoban.platform.access import registry as access_registry
-from huoban.platform.access.scoping import has_perm, scoped
-from huoban.platform.records.encryption import mask
+from huoban.platform.access.scoping import scoped
 
-from .exporting import escape_cell
+from .exporting import Renderer, available_columns, escape_cell
 from .models import ImportRowIssue, ImportRun, ImportSample
-from .pipeline import display
 from .registry import all_fields, get_importer
 from .transforms import cell_text
+
+SAMPLE_SHOWN = 200  # sampled rows per report page (the API's default; the report page shows 25)
 
 
 def _error_text(issue: ImportRowIssue) -> str:
@@ -118,44 +118,36 @@ def _xlsx_cell(value: Any) -> Any:
     return cell_text(value)
 
 
-def _record_values(run: ImportRun, user: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Current values of sampled records, through the user's scope, sensitive fields masked."""
+def _record_values(run: ImportRun, user: Any, ids: list[int]) -> dict[int, dict[str, str]]:
+    """Current values of sampled records as an export shows them (labels of choices, picklists,
+    users and references; tags; sensitive fields masked unless permitted), through the user's
+    scope: {record id: {field: text}}."""
     ot = access_registry.find(run.object_type)
     if ot is None or not ids:
         return {}
-    importer = get_importer(run.object_type)
-    fields = {f.name: f for f in all_fields(importer)}
-    mapped = [f for f in dict.fromkeys((run.mapping or {}).values()) if f in fields]
-    model_fields = [
-        f
-        for f in mapped
-        if not fields[f].custom and f != "tags" and any(m.name == f for m in ot.model._meta.concrete_fields)
-    ]
-    attnames = {f.name: f.attname for f in ot.model._meta.concrete_fields}
-    paths = [attnames[f] for f in model_fields]
-    can_see = has_perm(user, run.object_type, "view_sensitive")
-    out: dict[int, dict[str, Any]] = {}
-    qs = scoped(user, ot.model).filter(pk__in=ids).values("pk", "custom_fields", *paths)
-    for row in qs:
-        values: dict[str, Any] = {}
-        for f in mapped:
-            spec = fields[f]
-            if spec.custom:
-                v = (row["custom_fields"] or {}).get(spec.key)
-            elif f in model_fields:
-                v = row[attnames[f]]
-            else:
-                continue
-            text = display(v)
-            if spec.sensitive and text and not can_see:
-                text = mask(text)
-            values[f] = text
-        out[row["pk"]] = values
+    by_key = {c.key: c for c in available_columns(run.object_type)}
+    mapped = [by_key[f] for f in dict.fromkeys((run.mapping or {}).values()) if f in by_key and f != "id"]
+    columns = [by_key["id"], *mapped]
+    renderer = Renderer(user, run.object_type, columns, typed=False, for_file=False)
+    out: dict[int, dict[str, str]] = {}
+    for cells in renderer.rows(scoped(user, ot.model).filter(pk__in=ids)):
+        out[int(cells[0])] = {
+            c.key: "" if v is None else str(v) for c, v in zip(mapped, cells[1:], strict=True)
+        }
     return out
 
 
-def report(run: ImportRun, user: Any, *, limit: int = 200, offset: int = 0) -> dict[str, Any]:
-    """The cleaning report as JSON (API and the report page)."""
+def report(
+    run: ImportRun,
+    user: Any,
+    *,
+    limit: int = 200,
+    offset: int = 0,
+    sample_limit: int = SAMPLE_SHOWN,
+    sample_offset: int = 0,
+) -> dict[str, Any]:
+    """The cleaning report as JSON (API and the report page): rejected rows from ``offset``
+    (``limit`` of them), skipped rows, and the spot-check sample from ``sample_offset``."""
     headers = list(run.headers or [])
     importer = get_importer(run.object_type) if access_registry.find(run.object_type) else None
     labels = {f.name: f.display_label() for f in all_fields(importer)} if importer else {}
@@ -176,7 +168,8 @@ def report(run: ImportRun, user: Any, *, limit: int = 200, offset: int = 0) -> d
             :limit
         ]
     ]
-    samples = list(ImportSample.objects.filter(run=run).order_by("row")[:200])
+    sample_qs = ImportSample.objects.filter(run=run).order_by("row")
+    samples = list(sample_qs[sample_offset : sample_offset + sample_limit])
     values = _record_values(run, user, [s.object_id for s in samples])
     pairs = []
     for s in samples:
@@ -212,6 +205,8 @@ def report(run: ImportRun, user: Any, *, limit: int = 200, offset: int = 0) -> d
         "rejected_total": rejected_qs.count(),
         "skipped": skipped,
         "sample": pairs,
+        "sample_total": sample_qs.count(),
+        "sample_offset": sample_offset,
         "sample_note": _(
             "A random sample of about one imported row in ten (at most 1,000), beside the records as they are now."
         ),

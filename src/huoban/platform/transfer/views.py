@@ -366,6 +366,9 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("transfer:import-detail", pk=run.pk)
 
 
+SAMPLE_PAGE = 25  # spot-check rows per page of the report
+
+
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
@@ -373,7 +376,26 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("transfer:import-map", pk=run.pk)
     if run.dry_run:
         return redirect("transfer:import-preview", pk=run.pk)
-    data = reports.report(run, request.user, limit=200) if run.is_finished else None
+    data = None
+    if run.is_finished:
+        page = int(request.GET["sample"]) if request.GET.get("sample", "").isdigit() else 1
+        page = max(1, page)
+        data = reports.report(
+            run,
+            request.user,
+            limit=200,
+            sample_limit=SAMPLE_PAGE,
+            sample_offset=(page - 1) * SAMPLE_PAGE,
+        )
+        pages = max(1, -(-data["sample_total"] // SAMPLE_PAGE))
+        data["sample_page"] = {
+            "number": page,
+            "pages": pages,
+            "previous": page - 1 if page > 1 else None,
+            "next": page + 1 if page < pages else None,
+            "first_row": (page - 1) * SAMPLE_PAGE + 1,
+            "last_row": min(page * SAMPLE_PAGE, data["sample_total"]),
+        }
     return render(
         request,
         "transfer/import_detail.html",
