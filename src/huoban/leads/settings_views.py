@@ -35,7 +35,12 @@ from huoban.platform.errors import ValidationError
 from huoban.platform.identity.models import OrgUnit, User
 from huoban.platform.ui.choices import industry_choices, picklist_choices, region_choices
 from huoban.platform.ui.formatting import fnumber, is_zh
-from huoban.platform.ui.settings_views import StyledForm, register_section, section, sections_for
+from huoban.platform.ui.settings_views import (
+    StyledForm,
+    register_section,
+    render_settings_page,
+    section,
+)
 
 from . import conditions, integration, scoring, services
 from .models import (
@@ -83,10 +88,7 @@ for _entry in (
     register_section(_entry)
 
 
-def _render(request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
-    ctx.setdefault("settings_sections", sections_for(request.user))
-    ctx.setdefault("settings_active", getattr(request, "settings_section", ""))
-    return render(request, template, ctx, status=status)
+_render = render_settings_page
 
 
 def _flat(msgs: Any) -> list[str]:

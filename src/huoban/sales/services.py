@@ -4,6 +4,7 @@ fields, history with time spent, backwards moves), contacts with roles, stuck al
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -803,27 +804,90 @@ def pipeline_delete(*, actor: Actor, pipeline: Pipeline) -> None:
 
 @service
 def sales_settings_update(*, actor: Actor, data: dict[str, Any]) -> SalesSettings:
+    """Company-wide sales settings (API and the settings page). Currency codes are three letters
+    (ISO 4217), rates positive numbers of base-currency units per unit of the currency. When the
+    base currency or a rate changes, open opportunities get their base-currency amount again
+    (closed ones keep the rate of their time)."""
     obj = SalesSettings.load()
-    before = {k: getattr(obj, k) for k in data}
+    data = dict(data)
+    errors: dict[str, list[str]] = {}
+    if "base_currency" in data:
+        code = str(data["base_currency"] or "").strip().upper()
+        if not CURRENCY_CODE.fullmatch(code):
+            errors["base_currency"] = [_("Enter a three-letter currency code, e.g. CNY or USD.")]
+        data["base_currency"] = code
+    base = data.get("base_currency", obj.base_currency)
     rates = data.get("exchange_rates")
     if rates is not None:
         if not isinstance(rates, dict):
-            raise ValidationError({"exchange_rates": [_("Expected an object of currency: rate.")]})
+            errors["exchange_rates"] = [_("Expected an object of currency: rate.")]
+        else:
+            clean: dict[str, str] = {}
+            problems: list[str] = []
+            for k, v in rates.items():
+                code = str(k or "").strip().upper()
+                try:
+                    rate = Decimal(str(v).strip())
+                except (InvalidOperation, ValueError):
+                    rate = None
+                if not CURRENCY_CODE.fullmatch(code):
+                    problems.append(_("“%(code)s” is not a three-letter currency code.") % {"code": k})
+                elif rate is None or not rate.is_finite() or rate <= 0:
+                    problems.append(_("%(code)s: the rate must be a number above 0.") % {"code": code})
+                elif code != base:  # the base currency's rate is 1 by definition
+                    clean[code] = str(rate.normalize())
+            if problems:
+                errors["exchange_rates"] = problems
+            data["exchange_rates"] = clean
+    if "funnel_warning_threshold" in data:
         try:
-            data["exchange_rates"] = {str(k).upper(): str(Decimal(str(v))) for k, v in rates.items()}
-        except (InvalidOperation, ValueError):
-            raise ValidationError({"exchange_rates": [_("Rates are numbers.")]})
+            threshold = int(data["funnel_warning_threshold"])
+        except (TypeError, ValueError):
+            threshold = -1
+        if not 0 <= threshold <= 100:
+            errors["funnel_warning_threshold"] = [_("Enter a percentage from 0 to 100.")]
+        data["funnel_warning_threshold"] = threshold
+    if errors:
+        raise ValidationError(errors)
+    before = {k: getattr(obj, k) for k in data}
     for k, v in data.items():
         setattr(obj, k, v)
+    changed = {k: [str(before[k]), str(getattr(obj, k))] for k in data if before[k] != getattr(obj, k)}
     with transaction.atomic():
         obj.updated_at = timezone.now()
         obj.save()
+        recomputed = 0
+        if "base_currency" in changed or "exchange_rates" in changed:
+            recomputed = _recompute_open_amounts(obj)
         audit_log(
             actor=actor,
             action=AuditAction.UPDATE,
             object_type="sales_settings",
             object_id=obj.pk,
             object_repr="sales settings",
-            changes={k: [str(before[k]), str(getattr(obj, k))] for k in data if before[k] != getattr(obj, k)},
+            changes=changed,
+            data={"recomputed_open_opportunities": recomputed} if recomputed else None,
         )
     return obj
+
+
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _recompute_open_amounts(settings: SalesSettings) -> int:
+    """Base-currency amounts of open opportunities after a rate change: one UPDATE per currency
+    (a derived column: no version bump, so nobody's open form turns stale)."""
+    from django.db.models import DecimalField, ExpressionWrapper, F, Value
+    from django.db.models.functions import Round
+
+    n = 0
+    open_opps = Opportunity.objects.unrestricted().filter(
+        status=OpportunityStatus.OPEN, deleted_at__isnull=True
+    )
+    for currency in open_opps.order_by().values_list("currency", flat=True).distinct():
+        factor = ExpressionWrapper(
+            F("amount") * Value(settings.rate(currency)),
+            output_field=DecimalField(max_digits=20, decimal_places=2),
+        )
+        n += open_opps.filter(currency=currency).update(amount_base=Round(factor, 2))
+    return n

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 from .ui import opportunity_pages
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("reports/sales/", views.report_list, name="sales-report-list"),
     path("reports/sales/<int:pk>/", views.report_detail, name="sales-report-detail"),
     path("reports/sales/<int:pk>/export/", views.report_export, name="sales-report-export"),
+    path("settings/sales/", settings_views.sales_settings, name="sales-settings-general"),
     path("settings/pipelines/", views.pipeline_settings, name="settings-pipelines"),
     path("settings/pipelines/new/", views.pipeline_settings, name="settings-pipeline-new"),
     path("settings/pipelines/<int:pk>/", views.pipeline_settings, name="settings-pipeline"),

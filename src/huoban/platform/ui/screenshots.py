@@ -221,6 +221,7 @@ ADMIN_PAGES = [
     ("settings-lead-scoring", "/settings/lead-scoring/"),
     ("settings-lead-assignment", "/settings/lead-assignment/"),
     ("settings-leads", "/settings/leads/"),
+    ("settings-sales", "/settings/sales/"),
     ("settings-pipelines", "/settings/pipelines/"),
     ("search", "/search/?q=华为"),
     ("search-one-char", "/search/?q=张"),

@@ -173,10 +173,17 @@ def section(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., H
     return deco
 
 
-def _render(request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
+def render_settings_page(
+    request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render a page of the settings area (its side navigation: the sections the user may open).
+    Domain apps' pages (``register_section``) use it too."""
     ctx.setdefault("settings_sections", sections_for(request.user))
     ctx.setdefault("settings_active", getattr(request, "settings_section", ""))
     return render(request, template, ctx, status=status)
+
+
+_render = render_settings_page
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
