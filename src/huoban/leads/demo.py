@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from huoban.platform.identity.actors import SystemActor
 from huoban.platform.identity.models import OrgUnit, User
@@ -307,12 +307,15 @@ def demo_leads(**_: Any) -> int:
                 continue
             lead.refresh_from_db()
             try:
-                result = lead_convert(
-                    actor=lead.owner,
-                    lead=lead,
-                    create_opportunity=roll >= 0.86,
-                    opportunity={"amount": data["budget"] or 100000},
-                )
+                # the default opportunity name in the language of the company's name (中文 → “… 商机”)
+                chinese = any("\u4e00" <= ch <= "\u9fff" for ch in lead.company or "")
+                with translation.override("zh-hans" if chinese else lead.owner.reading_language()):
+                    result = lead_convert(
+                        actor=lead.owner,
+                        lead=lead,
+                        create_opportunity=roll >= 0.86,
+                        opportunity={"amount": data["budget"] or 100000},
+                    )
             except Exception:  # a demo lead that cannot convert (e.g. a matcher conflict) stays qualified
                 continue
             converted_at = min(born + dt.timedelta(days=rng.randint(3, 40)), now)
