@@ -144,19 +144,19 @@ def test_a_failing_reader_fails_the_attempt_and_the_retry_resumes(org, reader, m
 @pytest.mark.transactional
 @pytest.mark.django_db(transaction=True)
 def test_a_crash_of_the_run_stops_the_reader_and_resumes_without_duplicates(org, reader, monkeypatch):
-    started = []
-    real_start = parallel.Reader.stop
+    stopped = []
+    real_stop = parallel.Reader.stop
 
     def stop(self):
-        real_start(self)
-        started.append(self.process)
+        real_stop(self)
+        stopped.append(self.process)
 
     monkeypatch.setattr(parallel.Reader, "stop", stop)
     data = [["客户名称", "手机"]] + [[f"公司{i}", f"138{i:08d}"] for i in range(30)]
     run = _staged(org.admin, data, batch_size=4)
     with pytest.raises(RuntimeError):
         import_execute(run, crash_after=2)
-    assert started and not started[0].is_alive()  # no reader left behind
+    assert stopped and not stopped[0].is_alive()  # no reader left behind
     run.refresh_from_db()
     assert run.created == 8
     import_execute(run)
@@ -164,31 +164,34 @@ def test_a_crash_of_the_run_stops_the_reader_and_resumes_without_duplicates(org,
     assert run.counts["created"] == 30 and Customer.objects.unrestricted().count() == 30
 
 
-@pytest.mark.django_db
-def test_no_reader_inside_a_transaction_for_small_files_or_when_switched_off(org, settings, tmp_path):
-    run = _staged(org.admin, _file())
-    engine = engine_module.Engine(run)
+@pytest.fixture
+def choice(org, settings, tmp_path, monkeypatch):
+    """An engine, a file above and one below ``MIN_BYTES``, on a machine with two CPUs."""
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    settings.IMPORT_READER_PROCESS = True
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * (parallel.MIN_BYTES + 1))
     small = tmp_path / "small.csv"
     small.write_bytes(b"x")
-    assert parallel.reader_for(engine, str(big)) is None  # the test's transaction: the child could not see it
+    return engine_module.Engine(_staged(org.admin, _file())), str(big), str(small)
+
+
+@pytest.mark.django_db
+def test_no_reader_inside_a_transaction_or_when_switched_off(choice, settings):
+    engine, big, _small = choice
+    assert parallel.reader_for(engine, big) is None  # the test's transaction: the child could not see it
     settings.IMPORT_READER_PROCESS = False
-    assert parallel.reader_for(engine, str(big)) is None
+    assert parallel.reader_for(engine, big) is None
 
 
 @pytest.mark.transactional
 @pytest.mark.django_db(transaction=True)
-def test_reader_is_chosen_for_big_files_only(org, settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+def test_reader_is_chosen_for_big_files_on_several_cpus_only(choice, settings, monkeypatch):
+    engine, big, small = choice
+    assert isinstance(parallel.reader_for(engine, big), parallel.Reader)
+    assert parallel.reader_for(engine, small) is None
+    settings.IMPORT_READER_PROCESS = False
+    assert parallel.reader_for(engine, big) is None
     settings.IMPORT_READER_PROCESS = True
-    run = _staged(org.admin, _file())
-    engine = engine_module.Engine(run)
-    big = tmp_path / "big.csv"
-    big.write_bytes(b"x" * (parallel.MIN_BYTES + 1))
-    small = tmp_path / "small.csv"
-    small.write_bytes(b"x")
-    assert isinstance(parallel.reader_for(engine, str(big)), parallel.Reader)
-    assert parallel.reader_for(engine, str(small)) is None
     monkeypatch.setattr(parallel, "_cpus", lambda: 1)
-    assert parallel.reader_for(engine, str(big)) is None
+    assert parallel.reader_for(engine, big) is None
