@@ -164,6 +164,45 @@ def test_a_crash_of_the_run_stops_the_reader_and_resumes_without_duplicates(org,
     assert run.counts["created"] == 30 and Customer.objects.unrestricted().count() == 30
 
 
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_that_hangs_fails_the_attempt_instead_of_the_run_waiting_for_ever(org, reader, monkeypatch):
+    import time
+
+    monkeypatch.setattr(parallel, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(parallel, "STALL_SECONDS", 0.5)
+    data = [["客户名称", "手机"]] + [[f"公司{i}", f"138{i:08d}"] for i in range(12)]
+    run = _staged(org.admin, data, batch_size=4)
+    real = engine_module.Engine.prepare
+    calls = {"n": 0}
+
+    def stuck(self, rows, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            time.sleep(30)  # e.g. a lock inherited in a held state
+        return real(self, rows, **kw)
+
+    monkeypatch.setattr(engine_module.Engine, "prepare", stuck)
+    stopped = []
+    real_stop = parallel.Reader.stop
+
+    def stop(self):
+        real_stop(self)
+        stopped.append(self.process)
+
+    monkeypatch.setattr(parallel.Reader, "stop", stop)
+    started = time.monotonic()
+    with pytest.raises(parallel.ReaderFailed, match="sent nothing"):
+        import_execute(run)
+    assert time.monotonic() - started < 15 and not stopped[0].is_alive()
+    run.refresh_from_db()
+    assert run.created == 4  # the first batch is in; the retry resumes after it
+    monkeypatch.setattr(engine_module.Engine, "prepare", real)
+    import_execute(run)
+    run.refresh_from_db()
+    assert run.counts["created"] == 12 and Customer.objects.unrestricted().count() == 12
+
+
 @pytest.fixture
 def choice(org, settings, tmp_path, monkeypatch):
     """An engine, a file above and one below ``MIN_BYTES``, on a machine with two CPUs."""

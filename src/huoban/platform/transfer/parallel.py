@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("huoban.transfer")
 
 MIN_BYTES = 256 * 1024
+POLL_SECONDS = 1.0
+STALL_SECONDS = 600.0  # no batch for this long: the reader is stuck; the attempt fails and is retried
 _SET_ASIDE: list[Any] = []  # inherited database connections the child must neither use nor close
 
 
@@ -92,6 +94,15 @@ class Reader:
         self.process.start()
         send.close()  # the parent's copy: EOF on ``receive`` once the child is gone
         while True:
+            waited = 0.0
+            while not receive.poll(POLL_SECONDS):  # a reader that hangs must not hang the run
+                waited += POLL_SECONDS
+                if not self.process.is_alive() and not receive.poll(0):
+                    break  # gone without a word: EOFError below
+                if waited >= STALL_SECONDS:
+                    raise ReaderFailed(
+                        f"import {self.engine.run.pk}: the reader process sent nothing for {STALL_SECONDS:.0f} s"
+                    )
             try:
                 kind, payload, fraction = receive.recv()
             except EOFError:
