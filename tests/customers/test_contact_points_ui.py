@@ -326,6 +326,31 @@ def test_api_address_list_replacement_is_audited(org, api, make_customer):
     assert any("滨江区网商路 699 号" in str(e.changes["addresses"][1]) for e in _audit(c, "addresses"))
 
 
+def test_one_update_of_fields_and_addresses_is_one_version(org, api, make_customer):
+    c = make_customer(org.sales_rep1)
+    client = api(org.sales_rep1)
+    r = client.patch(
+        f"/api/v1/customers/{c.pk}/",
+        {
+            "short_name": "网商",
+            "addresses": [{"line": "滨江区网商路 699 号", "region": "杭州"}],
+            "version": c.version,
+        },
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["version"] == c.version + 1  # not +2: fields and addresses are one write
+    assert r.json()["short_name"] == "网商" and r.json()["address"] == "滨江区网商路 699 号"
+    r = client.patch(
+        f"/api/v1/customers/{c.pk}/",
+        {"addresses": [{"line": "西湖区文三路 1 号", "region": "杭州"}], "version": c.version + 1},
+        format="json",
+    )
+    assert r.status_code == 200 and r.json()["version"] == c.version + 2  # addresses alone: +1 too
+    stale = client.patch(f"/api/v1/customers/{c.pk}/", {"addresses": [], "version": c.version}, format="json")
+    assert stale.status_code == 409
+
+
 # --- files --------------------------------------------------------------------------------------------
 
 

@@ -109,7 +109,7 @@ def test_a_rate_change_recalculates_open_opportunities_only(org, client, make_op
     assert got[cny.pk].amount_base == Decimal("500.00")
     assert {pk: o.version for pk, o in got.items()} == versions  # nobody's open form turns stale
     event = AuditEvent.objects.filter(object_type="sales_settings").latest("seq")
-    assert event.data == {"recomputed_open_opportunities": 2}
+    assert event.data == {"recomputed_open_opportunities": 1}  # the open USD one; CNY is unchanged
 
 
 def test_page_lists_open_currencies_and_warns_about_missing_rates(org, client, make_opp):

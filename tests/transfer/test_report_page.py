@@ -30,12 +30,14 @@ def test_spot_check_shows_labels_and_pages_the_sample(org, industries, client):
     assert "制造业" in html and ">C<" not in html  # the industry's label, not its code
     assert "Industry" in html  # field labels as shown elsewhere
     assert f"Sampled rows 1–25 of {total}" in html
-    assert "?sample=2#sample" in html
+    assert "?page=2" in html
     last_page = -(-total // 25)
-    html = client.get(f"/imports/{run.pk}/?sample={last_page}").content.decode()
+    html = client.get(f"/imports/{run.pk}/?page={last_page}").content.decode()
     assert html.count('class="border-top"') == total - 25 * (last_page - 1)
-    assert f"?sample={last_page - 1}#sample" in html
-    assert client.get(f"/imports/{run.pk}/?sample=abc").status_code == 200  # falls back to page 1
+    assert f"?page={last_page - 1}" in html
+    for bad in ("abc", "0", "999", "100000000000000000000"):  # never a 500, never an empty card
+        html = client.get(f"/imports/{run.pk}/?page={bad}").content.decode()
+        assert html.count('class="border-top"') > 0
 
 
 def test_report_api_pages_the_sample_with_labels_in_the_readers_language(org, industries, api):
@@ -44,6 +46,11 @@ def test_report_api_pages_the_sample_with_labels_in_the_readers_language(org, in
     total = rep["sample_total"]
     assert rep["sample_offset"] == 10 and len(rep["sample"]) == total - 10
     rows = [s["row"] for s in rep["sample"]]
+    client = api(org.admin)
+    huge = client.get(f"/api/v1/imports/{run.pk}/report/?sample_offset=100000000000000000000")
+    assert huge.status_code == 200 and huge.json()["sample"] == []
+    bad = client.get(f"/api/v1/imports/{run.pk}/report/?sample_offset=x")
+    assert bad.status_code == 400 and "sample_offset" in bad.json()
     assert rows == sorted(rows)
     industry = next(c for c in rep["sample"][0]["columns"] if c["field"] == "industry")
     assert industry["source"] == "制造业" and industry["value"] == "Manufacturing"

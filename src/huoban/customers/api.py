@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -29,6 +29,7 @@ from huoban.platform.api.records import (
 )
 from huoban.platform.errors import PermissionDeniedError, ValidationError
 from huoban.platform.records.services import add_tags
+from huoban.platform.ui.attachments import file_response
 
 from . import selectors
 from .duplicates import customer_duplicate_candidates, duplicate_group_dismiss
@@ -379,16 +380,6 @@ class CustomerAttachmentSerializer(serializers.ModelSerializer):
         return f"/api/v1/customers/{obj.customer_id}/attachments/{obj.pk}/"
 
 
-def _visible_files(user: Any, customer: Customer) -> Any:
-    """The customer's own files and those of its follow-ups the user can see (as the Files tab)."""
-    from django.db.models import Q
-
-    visible = scoped(user, FollowUp).filter(customer=customer).values("pk")
-    return Attachment.objects.filter(customer=customer).filter(
-        Q(follow_up__isnull=True) | Q(follow_up__in=visible)
-    )
-
-
 class RegionFilterMixin:
     def filter_region(self, qs: Any) -> Any:
         region = self.request.query_params.get("region")  # type: ignore[attr-defined]
@@ -635,7 +626,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     def attachments(self, request: Request, pk: Any = None) -> Response:
         obj = self.get_object()
         if request.method == "GET":
-            rows = _visible_files(request.user, obj).order_by("-uploaded_at", "-id")
+            rows = selectors.files_of(request.user, obj).order_by("-uploaded_at", "-id")
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(CustomerAttachmentSerializer(page, many=True).data)
         att = customer_attachment_add(
@@ -652,9 +643,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
     def attachment(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
-        from huoban.platform.ui.attachments import file_response
-
-        att = _visible_files(request.user, self.get_object()).filter(pk=attachment_id).first()
+        att = selectors.files_of(request.user, self.get_object()).filter(pk=attachment_id).first()
         if att is None:
             raise Http404
         return file_response(att)
@@ -668,7 +657,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     )
     @attachment.mapping.delete
     def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
-        att = _visible_files(request.user, self.get_object()).filter(pk=attachment_id).first()
+        att = selectors.files_of(request.user, self.get_object()).filter(pk=attachment_id).first()
         if att is None:
             raise Http404
         customer_attachment_delete(actor=request.user, attachment=att)
@@ -1024,7 +1013,7 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
         att = obj.attachments.filter(pk=attachment_id).first()
         if att is None:
             raise Http404
-        return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.name)
+        return file_response(att)
 
     @extend_schema(
         request=None,

@@ -23,6 +23,19 @@ def follow_ups_of(user: Any, customer: Customer) -> QuerySet:
     return scoped(user, FollowUp).filter(customer=customer).select_related("contact", "created_by")
 
 
+def files_of(user: Any, customer: Customer) -> QuerySet:
+    """The customer's own files and those of its follow-ups the user can see (Files tab, API,
+    downloads)."""
+    from django.db.models import Q
+
+    from .models import Attachment
+
+    visible = scoped(user, FollowUp).filter(customer=customer).values("pk")
+    return Attachment.objects.filter(customer=customer).filter(
+        Q(follow_up__isnull=True) | Q(follow_up__in=visible)
+    )
+
+
 def resolve_tombstone(user: Any, model: type, pk: Any) -> int | None:
     """The id a merged record now lives on, if ``user`` could see the tombstone; else None."""
     if not str(pk).isdigit():

@@ -30,6 +30,7 @@ from huoban.platform.identity.actors import Actor, actor_user
 from huoban.platform.records.encryption import blind_index
 from huoban.platform.records.models import Tag, TaggedItem
 from huoban.platform.records.services import (
+    bump_version,
     lock_for_write,
     next_numbers,
     record_create,
@@ -281,6 +282,8 @@ def customer_update(
         bank_account = cleaned.get("bank_account", customer.bank_account)
         changes = {k: v for k, v in cleaned.items() if k in EDITABLE}
         changes.update(derived_values(name, id_number, bank_account))
+        # the version the write starts from: one update is one version, addresses included
+        start = lock_for_write(customer, version).version if addresses is not None else None
         obj = record_update(
             actor=actor,
             obj=customer,
@@ -297,7 +300,7 @@ def customer_update(
             _sync_addresses(obj, addresses, None)
             after = address_summaries(obj)
             if before != after:  # audited (and versioned) like the address services
-                _addresses_written(actor, obj, "; ".join(before), "; ".join(after))
+                _addresses_written(actor, obj, "; ".join(before), "; ".join(after), bump=obj.version == start)
         elif "address" in cleaned:
             _sync_addresses(obj, None, cleaned.get("address"))
         _confirmed_different(actor, obj, candidates)
@@ -1000,19 +1003,22 @@ def _mirror_primary(customer: Customer) -> dict[str, list[Any]]:
 
 
 def _addresses_written(
-    actor: Actor, customer: Customer, before: str | None, after: str | None, extra: Any = None
+    actor: Actor,
+    customer: Customer,
+    before: str | None,
+    after: str | None,
+    extra: Any = None,
+    *,
+    bump: bool = True,
 ) -> Customer:
-    """After a write to a customer's addresses, inside its transaction: one primary, the mirrored
-    ``address``, version +1, one audit event, ``customer.updated``."""
+    """After a write to a customer's addresses, inside its transaction (``customer`` locked):
+    one primary, the mirrored ``address``, version +1 (unless the same update already counted
+    it: ``bump=False``), one audit event, ``customer.updated``."""
     changes: dict[str, list[Any]] = {"addresses": [before or None, after or None]}
     changes.update(_mirror_primary(customer))
-    now = timezone.now()
-    user = actor_user(actor)
-    Customer.objects.filter(pk=customer.pk).update(
-        address=customer.address, version=F("version") + 1, updated_at=now, updated_by=user
-    )
-    customer.version = Customer.objects.unrestricted().values_list("version", flat=True).get(pk=customer.pk)
-    customer.updated_at, customer.updated_by = now, user
+    Customer.objects.filter(pk=customer.pk).update(address=customer.address)
+    if bump:
+        bump_version(customer, actor)
     audit_log(actor=actor, action=AuditAction.UPDATE, obj=customer, changes=changes, data=extra or {})
     emit("customer.updated", actor=actor, id=customer.pk, changes=list(changes))
     return customer

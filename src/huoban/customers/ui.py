@@ -50,7 +50,7 @@ from huoban.platform.ui.pages import (
 from huoban.platform.ui.widgets import KeyFigure, register_key_figure
 
 from .models import Contact, Customer, FollowUp
-from .selectors import contacts_of
+from .selectors import contacts_of, files_of
 from .services import (
     MAX_ATTACHMENT_BYTES,
     MAX_FILES_AT_ONCE,
@@ -597,15 +597,8 @@ def _follow_up_note(att: Any) -> tuple[str, str]:
 def files_context(request: Any, obj: Customer, upload_error: str = "") -> dict[str, Any]:
     """The Files tab: the customer's own files and those of follow-ups the user can see, through
     the shared ``ui/partials/attachments.html``."""
-    from django.db.models import Q
-
     user = request.user
-    visible_follow_ups = scoped(user, FollowUp).filter(customer=obj).values("pk")
-    rows = (
-        obj.attachments.filter(Q(follow_up__isnull=True) | Q(follow_up__in=visible_follow_ups))
-        .select_related("uploaded_by", "follow_up")
-        .order_by("-uploaded_at", "-id")
-    )
+    rows = files_of(user, obj).select_related("uploaded_by", "follow_up").order_by("-uploaded_at", "-id")
     return attachments_context(
         obj,
         rows,

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_POST
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import DomainError, ValidationError
-from huoban.platform.ui.attachments import file_response, upload_response
+from huoban.platform.identity.forms import apply_errors
+from huoban.platform.ui.attachments import error_text, file_response, upload_response
 
 from . import selectors
 from .duplicates import duplicate_group_dismiss
@@ -41,14 +42,6 @@ from .services import (
 
 MODELS = {"customer": Customer, "contact": Contact}
 RESOURCES = {"customer": "customers", "contact": "contacts"}
-
-
-def _error_text(exc: DomainError) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(
-            str(m) for msgs in exc.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
-        )
-    return str(getattr(exc, "message", exc))
 
 
 def _require(request: HttpRequest, object_type: str, action: str) -> None:
@@ -195,7 +188,7 @@ def merge(request: HttpRequest, pk: int, object_type: str = "customer") -> HttpR
                 choices=choices,
             )
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(
                 request,
@@ -230,7 +223,7 @@ def merge_undo(request: HttpRequest, pk: int, merge_id: int, object_type: str = 
             actor=request.user, object_type=object_type, survivor_id=pk, merge_id=merge_id
         )
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Merge undone: %(n)d records are back.") % {"n": len(result["restored"])})
     return redirect(f"/{RESOURCES[object_type]}/{pk}/?tab=overview")
@@ -253,7 +246,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, customers=[customer], pool=pool, reason=request.POST.get("reason", "")
         )
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(f"/customers/{pk}/?tab=overview")
     messages.success(request, _("%(name)s is now in the public pool.") % {"name": customer.name})
     if scoped(request.user, Customer).filter(pk=pk).exists():
@@ -280,7 +273,7 @@ def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             claimed = pool_claim(actor=request.user, pool=pool, customer_ids=ids)
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("You now own %(n)d more customers.") % {"n": len(claimed)})
         return redirect(request.get_full_path())
@@ -318,12 +311,6 @@ def _mark_invalid(form: forms.Form) -> None:
             w.attrs["class"] = (w.attrs.get("class", "") + " is-invalid").strip()
             w.attrs["aria-invalid"] = "true"
             w.attrs["aria-describedby"] = f"id_{name}_error"
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    for key, msgs in exc.errors.items():
-        for m in msgs if isinstance(msgs, list) else [msgs]:
-            form.add_error(key if key in form.fields else None, str(m))
 
 
 class AddressForm(forms.Form):
@@ -389,7 +376,9 @@ def address_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             customer_address_add(actor=request.user, customer=customer, data=dict(form.cleaned_data))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
+        except DomainError as exc:  # e.g. the customer deleted in another tab
+            form.add_error(None, error_text(exc))
         else:
             messages.success(request, _("Address added."))
             return _back_to(customer, "addresses")
@@ -418,7 +407,9 @@ def address_edit(request: HttpRequest, pk: int, address_id: int) -> HttpResponse
         try:
             customer_address_update(actor=request.user, address=address, data=data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
+        except DomainError as exc:  # e.g. the customer deleted in another tab
+            form.add_error(None, error_text(exc))
         else:
             messages.success(request, _("Address saved."))
             return _back_to(customer, "addresses")
@@ -433,7 +424,7 @@ def address_primary(request: HttpRequest, pk: int, address_id: int) -> HttpRespo
     try:
         customer_address_make_primary(actor=request.user, address=address)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("This is now the primary address."))
     return _back_to(customer, "addresses")
@@ -447,7 +438,7 @@ def address_delete(request: HttpRequest, pk: int, address_id: int) -> HttpRespon
     try:
         customer_address_delete(actor=request.user, address=address)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Address deleted."))
     return _back_to(customer, "addresses")
@@ -457,7 +448,7 @@ def _delete_file(request: HttpRequest, att: Attachment, *, delete: Any, back: st
     try:
         delete(actor=request.user, attachment=att)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("File “%(name)s” deleted.") % {"name": att.name})
     return redirect(back)
@@ -480,16 +471,8 @@ def file_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _visible_file(request: HttpRequest, customer: Customer, file_id: int) -> Attachment:
-    """A file of the customer the user may see: the customer's own, or a follow-up's the user
-    can read (through the scoped queryset)."""
-    from django.db.models import Q
-
-    visible = scoped(request.user, FollowUp).filter(customer=customer).values("pk")
-    att = (
-        Attachment.objects.filter(pk=file_id, customer=customer)
-        .filter(Q(follow_up__isnull=True) | Q(follow_up__in=visible))
-        .first()
-    )
+    """A file of the customer the user may see (``selectors.files_of``)."""
+    att = selectors.files_of(request.user, customer).filter(pk=file_id).first()
     if att is None:
         raise Http404
     return att

@@ -539,13 +539,15 @@ class LeadViewSet(RecordViewSet):
     )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
     def attachment_download(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
-        from django.http import FileResponse, Http404
+        from django.http import Http404
+
+        from huoban.platform.ui.attachments import file_response
 
         lead = self.get_object()
         att = LeadAttachment.objects.filter(lead=lead, pk=attachment_id).first()
         if att is None:
             raise Http404
-        return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.name)
+        return file_response(att)
 
     @extend_schema(
         request=None,

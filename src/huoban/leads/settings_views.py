@@ -34,9 +34,10 @@ from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import ValidationError
 from huoban.platform.identity.models import OrgUnit, User
 from huoban.platform.ui.choices import industry_choices, picklist_choices, region_choices
-from huoban.platform.ui.formatting import fnumber, is_zh
+from huoban.platform.ui.formatting import fdatetime, fnumber, is_zh
 from huoban.platform.ui.settings_views import (
     StyledForm,
+    recent_changes,
     register_section,
     render_settings_page,
     section,
@@ -88,9 +89,6 @@ for _entry in (
     register_section(_entry)
 
 
-_render = render_settings_page
-
-
 def _flat(msgs: Any) -> list[str]:
     if isinstance(msgs, dict):
         return [f"{k}: {m}" for k, v in msgs.items() for m in _flat(v)]
@@ -105,17 +103,6 @@ def _apply_errors(form: forms.Form, errors: dict[str, Any], rename: dict[str, st
     for key, msgs in errors.items():
         name = rename.get(key, key)
         form.add_error(name if name in form.fields else None, _flat(msgs))
-
-
-def _history(object_type: str, obj: Any) -> list[Any]:
-    """The last changes of a rule or the settings, from the audit trail."""
-    if obj is None:
-        return []
-    from huoban.platform.audit.models import AuditEvent
-
-    return list(
-        AuditEvent.objects.filter(object_type=object_type, object_id=str(obj.pk)).order_by("-seq")[:10]
-    )
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -283,6 +270,8 @@ def _label_options(field: str, memo: dict[str, dict[str, str]], user: Any) -> di
         }
     elif field == "owner_unit":
         opts = {str(k): v.strip() for k, v in _units()}
+    elif field == "owner":  # every user once, not one query per rule
+        opts = {str(u.pk): str(u) for u in User.objects.filter(is_system=False)}
     elif field == "web_form":
         opts = {str(f.pk): f.name for f in _web_forms(user)}
     elif field.startswith("custom_fields."):
@@ -307,9 +296,6 @@ def _value_label(field: str, value: Any, memo: dict[str, dict[str, str]], user: 
         return picklist_label(integration.INDUSTRY_PICKLIST, text)
     if field == "source":
         return picklist_label(integration.SOURCE_PICKLIST, text)
-    if field == "owner" and text.isdigit():
-        user = User.objects.filter(pk=int(text)).first()
-        return str(user) if user else text
     return _label_options(field, memo, user).get(text, text)
 
 
@@ -602,7 +588,7 @@ def scoring_rules(request: HttpRequest) -> HttpResponse:
     rows = [{"rule": r, "words": describe_scoring_rule(r, custom, memo, request.user)} for r in rules]
     ctx: dict[str, Any] = {"rows": rows}
     ctx.update(_preview_context(request))
-    return _render(request, "leads/settings/scoring.html", ctx)
+    return render_settings_page(request, "leads/settings/scoring.html", ctx)
 
 
 def _preview_context(request: HttpRequest) -> dict[str, Any]:
@@ -640,7 +626,7 @@ def _preview_context(request: HttpRequest) -> dict[str, Any]:
 
 @section("lead_scoring")
 def scoring_preview(request: HttpRequest) -> HttpResponse:
-    return _render(request, "leads/settings/_scoring_preview.html", _preview_context(request))
+    return render_settings_page(request, "leads/settings/_scoring_preview.html", _preview_context(request))
 
 
 @section("lead_scoring")
@@ -688,7 +674,7 @@ def scoring_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
     kind = form.data.get("kind", "field") if form.is_bound else form.initial.get("kind", "field")
     value = _value_context(field, operator, raw_values, request.user)
     value["errors"] = form.errors.get("value", [])
-    return _render(
+    return render_settings_page(
         request,
         "leads/settings/scoring_form.html",
         {
@@ -698,7 +684,7 @@ def scoring_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
             "v": value,
             "inactive_days": scoring.INACTIVE_DAYS,
             "other_event": OTHER_EVENT,
-            "history": _history("lead_scoring_rule", rule),
+            "history": recent_changes("lead_scoring_rule", rule.pk) if rule else [],
         },
         400 if form.errors else 200,
     )
@@ -887,7 +873,7 @@ def assignment_rules(request: HttpRequest) -> HttpResponse:
     rows = [{"rule": r, "parts": describe_assignment_rule(r), "target": describe_target(r)} for r in rules]
     ctx: dict[str, Any] = {"rows": rows, "settings": LeadSettings.load()}
     ctx.update(_absence_context(request))
-    return _render(request, "leads/settings/assignment.html", ctx)
+    return render_settings_page(request, "leads/settings/assignment.html", ctx)
 
 
 @section("lead_assignment")
@@ -932,10 +918,14 @@ def assignment_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRes
                     return redirect("leads-settings-assignment")
     else:
         form = AssignmentRuleForm(initial=_assignment_initial(rule))
-    return _render(
+    return render_settings_page(
         request,
         "leads/settings/assignment_form.html",
-        {"form": form, "subject": rule, "history": _history("lead_assignment_rule", rule)},
+        {
+            "form": form,
+            "subject": rule,
+            "history": recent_changes("lead_assignment_rule", rule.pk) if rule else [],
+        },
         400 if form.errors else 200,
     )
 
@@ -1016,7 +1006,7 @@ def absence_set(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request,
                     _("%(user)s is absent until %(until)s; assignment skips them.")
-                    % {"user": user, "until": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")},
+                    % {"user": user, "until": fdatetime(until)},
                 )
                 return redirect(reverse("leads-settings-assignment") + "#absences")
     rules = list(
@@ -1025,7 +1015,7 @@ def absence_set(request: HttpRequest) -> HttpResponse:
     rows = [{"rule": r, "parts": describe_assignment_rule(r), "target": describe_target(r)} for r in rules]
     ctx: dict[str, Any] = {"rows": rows, "settings": LeadSettings.load()}
     ctx.update(_absence_context(request, form))
-    return _render(request, "leads/settings/assignment.html", ctx, 400)
+    return render_settings_page(request, "leads/settings/assignment.html", ctx, 400)
 
 
 @require_POST
@@ -1157,10 +1147,10 @@ def lead_settings(request: HttpRequest) -> HttpResponse:
                 "fallback_unit": obj.fallback_unit_id,
             }
         )
-    return _render(
+    return render_settings_page(
         request,
         "leads/settings/general.html",
-        {"form": form, "obj": obj, "history": _history("lead_settings", obj)},
+        {"form": form, "obj": obj, "history": recent_changes("lead_settings", obj.pk)},
         400 if form.errors else 200,
     )
 

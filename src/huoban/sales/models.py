@@ -409,6 +409,10 @@ class SalesSettings(models.Model):
             obj, _created = cls.objects.get_or_create(pk=1)
         return obj
 
+    def in_base(self, amount: Decimal | None, currency: str) -> Decimal:
+        """``amount`` of ``currency`` in the base currency, to the cent (half-even, as everywhere)."""
+        return ((amount or Decimal("0")) * self.rate(currency)).quantize(Decimal("0.01"))
+
     def rate(self, currency: str) -> Decimal:
         if not currency or currency == self.base_currency:
             return Decimal("1")

@@ -347,7 +347,7 @@ def opportunity_create(
         obj = Opportunity(**fields)
         obj.pipeline, obj.stage = pipeline, stage
         obj.currency = (obj.currency or pipeline.currency or settings.base_currency).upper()
-        obj.amount_base = (obj.amount * settings.rate(obj.currency)).quantize(Decimal("0.01"))
+        obj.amount_base = settings.in_base(obj.amount, obj.currency)
         obj.probability_manual = manual
         if not manual:
             obj.probability = stage.probability
@@ -423,7 +423,7 @@ def opportunity_update(
             currency = str(data.get("currency") or opportunity.currency).upper()
             amount = data.get("amount", opportunity.amount)
             data["currency"] = currency
-            data["amount_base"] = (amount * SalesSettings.load().rate(currency)).quantize(Decimal("0.01"))
+            data["amount_base"] = SalesSettings.load().in_base(amount, currency)
         before_contacts = _contact_ids(opportunity) if contacts is not None else None
         source_before = opportunity.source
         obj = record_update(
@@ -542,9 +542,7 @@ def opportunity_move(
             current.status = status
         else:
             backwards = False
-        current.amount_base = (current.amount * SalesSettings.load().rate(current.currency)).quantize(
-            Decimal("0.01")
-        )
+        current.amount_base = SalesSettings.load().in_base(current.amount, current.currency)
         current.version += 1
         current.updated_at = now
         current.updated_by = actor_user(actor)
@@ -875,19 +873,15 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 
 def _recompute_open_amounts(settings: SalesSettings) -> int:
-    """Base-currency amounts of open opportunities after a rate change: one UPDATE per currency
-    (a derived column: no version bump, so nobody's open form turns stale)."""
-    from django.db.models import DecimalField, ExpressionWrapper, F, Value
-    from django.db.models.functions import Round
-
-    n = 0
-    open_opps = Opportunity.objects.unrestricted().filter(
-        status=OpportunityStatus.OPEN, deleted_at__isnull=True
-    )
-    for currency in open_opps.order_by().values_list("currency", flat=True).distinct():
-        factor = ExpressionWrapper(
-            F("amount") * Value(settings.rate(currency)),
-            output_field=DecimalField(max_digits=20, decimal_places=2),
-        )
-        n += open_opps.filter(currency=currency).update(amount_base=Round(factor, 2))
-    return n
+    """Base-currency amounts of open opportunities after a rate change, computed like every
+    other write (``SalesSettings.in_base``), written in batches; a derived column: no version
+    bump, so nobody's open form turns stale."""
+    rows = []
+    qs = Opportunity.objects.unrestricted().filter(status=OpportunityStatus.OPEN, deleted_at__isnull=True)
+    for opp in qs.only("pk", "amount", "currency", "amount_base").iterator(chunk_size=2000):
+        value = settings.in_base(opp.amount, opp.currency)
+        if value != opp.amount_base:
+            opp.amount_base = value
+            rows.append(opp)
+    Opportunity.objects.unrestricted().bulk_update(rows, ["amount_base"], batch_size=1000)
+    return len(rows)

@@ -19,8 +19,16 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huoban.platform.access.scoping import scoped
 from huoban.platform.errors import ValidationError
-from huoban.platform.ui.settings_views import StyledForm, register_section, render_settings_page, section
+from huoban.platform.identity.forms import apply_errors
+from huoban.platform.ui.settings_views import (
+    StyledForm,
+    recent_changes,
+    register_section,
+    render_settings_page,
+    section,
+)
 
 from . import services
 from .models import Opportunity, OpportunityStatus, SalesSettings
@@ -87,11 +95,12 @@ def _rates_text(rates: dict[str, Any]) -> str:
     return "\n".join(f"{k} = {v}" for k, v in sorted((rates or {}).items()))
 
 
-def _open_currencies(obj: SalesSettings) -> list[dict[str, Any]]:
-    """Currencies of open opportunities with their count and total, and whether a rate is set."""
+def _open_currencies(user: Any, obj: SalesSettings) -> list[dict[str, Any]]:
+    """Currencies of the open opportunities the user can see, with their count and total, and
+    whether a rate is set."""
     rows = (
-        Opportunity.objects.unrestricted()
-        .filter(status=OpportunityStatus.OPEN, deleted_at__isnull=True)
+        scoped(user, Opportunity)
+        .filter(status=OpportunityStatus.OPEN)
         .values("currency")
         .annotate(n=Count("id"), total=Sum("amount"))
         .order_by("currency")
@@ -131,8 +140,7 @@ def sales_settings(request: HttpRequest) -> HttpResponse:
                         },
                     )
                 except ValidationError as exc:
-                    for field, msgs in exc.errors.items():
-                        form.add_error(field if field in form.fields else None, [str(m) for m in msgs])
+                    apply_errors(form, exc.errors)
                 else:
                     messages.success(request, _("Sales settings saved."))
                     return redirect("sales-settings-general")
@@ -145,12 +153,10 @@ def sales_settings(request: HttpRequest) -> HttpResponse:
                 "report_email": obj.report_email,
             }
         )
-    from huoban.platform.audit.models import AuditEvent
-
-    history = list(AuditEvent.objects.filter(object_type="sales_settings").order_by("-seq")[:10])
+    history = recent_changes("sales_settings", obj.pk)
     return render_settings_page(
         request,
         "sales/settings_general.html",
-        {"form": form, "obj": obj, "history": history, "currencies": _open_currencies(obj)},
+        {"form": form, "obj": obj, "history": history, "currencies": _open_currencies(request.user, obj)},
         400 if form.errors else 200,
     )

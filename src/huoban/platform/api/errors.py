@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -38,7 +39,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         _log_denied(context)
         body = {"detail": exc.message, "code": exc.code}
         if exc.code == "step_up_required":
-            body["step_up"] = "/api/v1/me/step-up/"  # POST the TOTP code there, then retry
+            body["step_up"] = reverse("api:me-step-up")  # POST the TOTP code there, then retry
         return Response(body, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, Http404 | NotFoundError):
         exc = exceptions.NotFound()

@@ -170,7 +170,7 @@ def add_tags(*, actor: Actor, objs: Sequence[BaseRecord], names: Iterable[str]) 
             before = current_tags(obj)
             after = set_tags(obj, [*before, *names])
             if after != before:
-                _bump(obj, actor)
+                bump_version(obj, actor)
                 entries.append(
                     Entry(AuditAction.UPDATE, obj.object_type, obj.pk, str(obj), {"tags": [before, after]})
                 )
@@ -181,7 +181,8 @@ def add_tags(*, actor: Actor, objs: Sequence[BaseRecord], names: Iterable[str]) 
 # --- create / update / delete ----------------------------------------------------------------
 
 
-def _bump(obj: BaseRecord, actor: Actor) -> None:
+def bump_version(obj: BaseRecord, actor: Actor) -> None:
+    """Version +1 and the who/when of the last change, for a write that touched related rows only."""
     user = actor_user(actor)
     now = timezone.now()
     type(obj)._default_manager.filter(pk=obj.pk).update(

@@ -287,12 +287,14 @@ class ImportRunViewSet(
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         run = self.get_object()
-        try:
-            limit = min(1000, int(request.query_params.get("limit", 200)))
-            offset = max(0, int(request.query_params.get("offset", 0)))
-            sample_offset = max(0, int(request.query_params.get("sample_offset", 0)))
-        except ValueError:
-            raise ValidationError({"limit": [_("Expected an integer.")]})
+        ints: dict[str, int] = {}
+        for key, default, top in (("limit", 200, 1000), ("offset", 0, 10**9), ("sample_offset", 0, 10**9)):
+            raw = request.query_params.get(key, default)
+            try:
+                ints[key] = min(top, max(0, int(raw)))
+            except (TypeError, ValueError):
+                raise ValidationError({key: [_("Expected an integer.")]}) from None
+        limit, offset, sample_offset = ints["limit"], ints["offset"], ints["sample_offset"]
         return Response(
             reports.report(run, request.user, limit=limit, offset=offset, sample_offset=sample_offset)
         )

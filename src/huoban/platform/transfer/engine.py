@@ -1166,8 +1166,8 @@ class Engine:
             self._tick("validate_dedup", t)
 
     def process(self, rows: list[Row], *, prepared: bool = False) -> list[Op]:
-        if not prepared:
-            self.prepare(rows)
+        if not prepared:  # the same preparation as the reader process does (parallel.py)
+            self.prepare(rows, clean=self.clean_early)
         t = time.thread_time()
         self.resolve_refs([r for r in rows if not r.action])
         t = self._tick("convert", t)

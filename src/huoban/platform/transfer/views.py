@@ -31,7 +31,7 @@ from huoban.platform.access.scoping import has_perm
 from huoban.platform.errors import DomainError, StepUpRequired, ValidationError
 
 from . import exporting, registry, reports, services
-from .models import ExportRun, ImportRun, ImportTemplate
+from .models import ExportRun, ImportRun, ImportSample, ImportTemplate
 from .sources import ENCODINGS
 from .transforms import DATE_FORMATS
 
@@ -376,32 +376,19 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("transfer:import-map", pk=run.pk)
     if run.dry_run:
         return redirect("transfer:import-preview", pk=run.pk)
-    data = None
+    data = page = None
     if run.is_finished:
-        page = int(request.GET["sample"]) if request.GET.get("sample", "").isdigit() else 1
-        page = max(1, page)
-        data = reports.report(
-            run,
-            request.user,
-            limit=200,
-            sample_limit=SAMPLE_PAGE,
-            sample_offset=(page - 1) * SAMPLE_PAGE,
-        )
-        pages = max(1, -(-data["sample_total"] // SAMPLE_PAGE))
-        data["sample_page"] = {
-            "number": page,
-            "pages": pages,
-            "previous": page - 1 if page > 1 else None,
-            "next": page + 1 if page < pages else None,
-            "first_row": (page - 1) * SAMPLE_PAGE + 1,
-            "last_row": min(page * SAMPLE_PAGE, data["sample_total"]),
-        }
+        samples = ImportSample.objects.filter(run=run).order_by("row").values_list("pk", flat=True)
+        page = Paginator(samples, SAMPLE_PAGE).get_page(request.GET.get("page"))
+        offset = page.start_index() - 1 if page.paginator.count else 0
+        data = reports.report(run, request.user, limit=200, sample_limit=SAMPLE_PAGE, sample_offset=offset)
     return render(
         request,
         "transfer/import_detail.html",
         {
             "run": run,
             "report": data,
+            "page": page,
             "finished": run.is_finished,
             "poll_url": reverse("api:import-detail", args=[run.pk]),
             "object_label": access_registry.get(run.object_type).label_plural

@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from huoban.platform.errors import ValidationError
+from huoban.platform.errors import DomainError, ValidationError
 
 
 def attachments_context(
@@ -26,7 +26,6 @@ def attachments_context(
     can_change: bool,
     max_bytes: int,
     upload_error: str = "",
-    can_delete: bool | None = None,
     deletable: Callable[[Any], bool] | None = None,
     note: Callable[[Any], tuple[str, str]] | None = None,
     url: Callable[[Any], str] | None = None,
@@ -34,10 +33,9 @@ def attachments_context(
     """The context of ``ui/partials/attachments.html`` for attachment ``rows`` (``name``,
     ``size``, ``uploaded_by``, ``uploaded_at``) of ``obj``: uploads post to ``base`` when
     ``can_change``; each file downloads from ``url(att)`` (default ``<base><id>/``) and, when
-    ``can_delete`` (default ``can_change``) and ``deletable(att)``, is deleted by a POST to
+    ``can_change`` and ``deletable(att)``, is deleted by a POST to
     ``<base><id>/delete/``; ``note(att) -> (text, url)`` adds a line such as the follow-up the
     file belongs to."""
-    may_delete = can_change if can_delete is None else can_delete
     files = []
     for a in rows:
         text, note_url = note(a) if note is not None else ("", "")
@@ -49,7 +47,7 @@ def attachments_context(
                 "uploaded_at": a.uploaded_at,
                 "url": url(a) if url is not None else f"{base}{a.pk}/",
                 "delete_url": f"{base}{a.pk}/delete/"
-                if may_delete and (deletable is None or deletable(a))
+                if can_change and (deletable is None or deletable(a))
                 else "",
                 "note": text,
                 "note_url": note_url,
@@ -65,10 +63,14 @@ def attachments_context(
     }
 
 
-def error_text(exc: ValidationError) -> str:
-    return " ".join(
-        str(m) for msgs in exc.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
-    )
+def error_text(exc: DomainError) -> str:
+    """A domain refusal as one line for a message or a form: the field messages of a
+    ``ValidationError``, else the error's own message."""
+    if isinstance(exc, ValidationError):
+        return " ".join(
+            str(m) for msgs in exc.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
+        )
+    return str(getattr(exc, "message", exc))
 
 
 def upload_response(
@@ -92,7 +94,7 @@ def upload_response(
 
     try:
         att = add(request.FILES.get("file"))
-    except ValidationError as exc:
+    except DomainError as exc:  # refused file, or the record gone or out of reach meanwhile
         error = error_text(exc)
         if htmx:
             return tab(error)

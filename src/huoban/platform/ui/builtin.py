@@ -146,18 +146,16 @@ ACTION_ICONS = {
 
 
 def changes_timeline(request: Any, obj: Any) -> list[TimelineItem]:
-    from huoban.platform.audit.models import AuditAction, AuditEvent
+    from huoban.platform.audit.models import AuditEvent
 
-    from .history import history_entries, import_origin
+    from .history import history_entries, with_import_origin
 
     events = list(
         AuditEvent.objects.filter(object_type=obj.object_type, object_id=str(obj.pk)).order_by("-seq")[:50]
     )
-    entries = history_entries(type(obj), events)
-    if len(events) < 50 and not any(e.action == AuditAction.CREATE for e in events):
-        origin = import_origin(type(obj), obj)
-        if origin is not None:
-            entries.append(origin)
+    entries = with_import_origin(
+        type(obj), obj, history_entries(type(obj), events), oldest_shown=len(events) < 50
+    )
     items = []
     for entry in entries:
         icon, color = ACTION_ICONS.get(entry.event.action, ("point", ""))

@@ -106,12 +106,6 @@ class ListInput(forms.Widget):
         w.update({"rows": rows, "input_type": self.input_type, "base_id": base, "item_label": label})
         return ctx
 
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> Any:
-        from django.template.loader import render_to_string
-        from django.utils.safestring import mark_safe
-
-        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
-
 
 class ListField(forms.Field):
     """A list of strings from repeatable inputs: entries trimmed, empty ones dropped (the service

@@ -205,3 +205,15 @@ def import_origin(model: type[models.Model], obj: Any) -> HistoryEntry | None:
             }
             return entry
     return None
+
+
+def with_import_origin(
+    model: type[models.Model], obj: Any, entries: list[HistoryEntry], *, oldest_shown: bool
+) -> list[HistoryEntry]:
+    """``entries`` plus “Created by the import of …” at the end when they reach back to the
+    record's beginning (``oldest_shown``) and hold no creation event (an import created it)."""
+    if oldest_shown and not any(e.event.action == AuditAction.CREATE for e in entries):
+        origin = import_origin(model, obj)
+        if origin is not None:
+            entries.append(origin)
+    return entries

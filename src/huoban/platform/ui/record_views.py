@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from huoban.platform.access.scoping import get_scoped_or_404, grants_for, has_perm, scoped
-from huoban.platform.audit.models import AuditAction, AuditEvent
+from huoban.platform.audit.models import AuditEvent
 from huoban.platform.errors import (
     ConflictError,
     DomainError,
@@ -37,10 +37,10 @@ from huoban.platform.records.encryption import mask
 
 from . import formatting, listing
 from .forms import CF_PREFIX, RecordForm
-from .history import custom_value_display, history_entries, import_origin
+from .history import custom_value_display, history_entries, with_import_origin
 from .models import SavedView
 from .pages import BulkAction, FieldSpec, RecordPages, extra_tabs, related_lists, timeline_providers
-from .step_up import is_step_up, step_up_link, step_up_message, step_up_text
+from .step_up import is_step_up, refusal_message, step_up_link, step_up_message, step_up_text
 
 if TYPE_CHECKING:
     from huoban.platform.identity.models import User
@@ -85,11 +85,7 @@ def error_page(request: HttpRequest, code: int, message: str = "", *, step_up: b
     )
 
 
-def domain_message(request: HttpRequest, exc: Exception) -> str:
-    """A domain error as one message for a toast; a missing step-up with its link."""
-    if is_step_up(exc):
-        return step_up_message(request)
-    return str(getattr(exc, "message", exc))
+domain_message = refusal_message  # a domain error as one message for a toast
 
 
 def _conflict_context(pages: RecordPages, exc: ConflictError) -> dict[str, Any]:
@@ -1052,11 +1048,9 @@ def render_tab(view: PagesView, request: HttpRequest, obj: Any, tab: str, perms:
 
         events = AuditEvent.objects.filter(object_type=p.object_type, object_id=str(obj.pk)).order_by("-seq")
         page = Paginator(events, 25).get_page(request.GET.get("page"))
-        entries = history_entries(p.model, list(page.object_list))
-        if not page.has_next() and not any(e.event.action == AuditAction.CREATE for e in entries):
-            origin = import_origin(p.model, obj)  # the oldest page of a record an import created
-            if origin is not None:
-                entries.append(origin)
+        entries = with_import_origin(
+            p.model, obj, history_entries(p.model, list(page.object_list)), oldest_shown=not page.has_next()
+        )
         ctx.update({"entries": entries, "page": page})
         return render_to_string("ui/records/_tab_history.html", ctx, request=request)
     for t in extra_tabs(p):

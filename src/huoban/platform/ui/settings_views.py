@@ -163,9 +163,9 @@ def section(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., H
             try:
                 return view(request, *args, **kwargs)
             except PermissionDeniedError as exc:
-                from .step_up import back_to, is_step_up, step_up_message
+                from .step_up import back_to, refusal_message
 
-                messages.error(request, step_up_message(request) if is_step_up(exc) else exc.message)
+                messages.error(request, refusal_message(request, exc))
                 return redirect(back_to(request))  # a POST-only address would answer 405
 
         return wrapper
@@ -183,7 +183,13 @@ def render_settings_page(
     return render(request, template, ctx, status=status)
 
 
-_render = render_settings_page
+def recent_changes(object_type: str, object_id: Any = None, limit: int = 10) -> list[AuditEvent]:
+    """The last audit events of a settings object (all of ``object_type`` without an id), for the
+    "Recent changes" card (``ui/settings/_history.html``)."""
+    qs = AuditEvent.objects.filter(object_type=object_type)
+    if object_id is not None:
+        qs = qs.filter(object_id=str(object_id))
+    return list(qs.order_by("-seq")[:limit])
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -229,7 +235,7 @@ def settings_index(request: HttpRequest) -> HttpResponse:
     sections = sections_for(request.user)
     if not sections:
         raise PermissionDenied
-    return _render(request, "ui/settings/index.html", {"sections": sections})
+    return render_settings_page(request, "ui/settings/index.html", {"sections": sections})
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -324,7 +330,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
     elif status == "inactive":
         qs = qs.filter(is_active=False)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return _render(
+    return render_settings_page(
         request, "ui/settings/users.html", {"page": page, "q": q, "status": status, "role_label": role_label}
     )
 
@@ -354,7 +360,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("ui:settings-user", pk=user.pk)
-    return _render(
+    return render_settings_page(
         request, "ui/settings/user_form.html", {"form": form, "creating": True}, 400 if form.errors else 200
     )
 
@@ -399,8 +405,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("User %(name)s saved.") % {"name": user.username})
             return redirect("ui:settings-user", pk=user.pk)
-    history = AuditEvent.objects.filter(object_type="user", object_id=str(user.pk)).order_by("-seq")[:10]
-    return _render(
+    history = recent_changes("user", user.pk)
+    return render_settings_page(
         request,
         "ui/settings/user_form.html",
         {"form": form, "creating": False, "subject": user, "history": history},
@@ -410,9 +416,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _denied(request: HttpRequest, exc: PermissionDeniedError) -> str:
     """The form message of a refusal; a missing step-up links to /step-up/ and back here."""
-    from .step_up import is_step_up, step_up_message
+    from .step_up import refusal_message
 
-    return step_up_message(request) if is_step_up(exc) else exc.message
+    return refusal_message(request, exc)
 
 
 def _step_up(request: HttpRequest) -> None:
@@ -492,7 +498,9 @@ def _tree(units: list[Any]) -> list[dict[str, Any]]:
 @section("units")
 def units_tree(request: HttpRequest) -> HttpResponse:
     units = list(OrgUnit.objects.select_related("manager").annotate(member_count=Count("members")))
-    return _render(request, "ui/settings/units.html", {"tree": _tree(units), "count": len(units)})
+    return render_settings_page(
+        request, "ui/settings/units.html", {"tree": _tree(units), "count": len(units)}
+    )
 
 
 @section("units")
@@ -514,7 +522,7 @@ def unit_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Unit %(name)s created.") % {"name": unit.name})
             return redirect("ui:settings-units")
-    return _render(
+    return render_settings_page(
         request, "ui/settings/unit_form.html", {"form": form, "creating": True}, 400 if form.errors else 200
     )
 
@@ -548,7 +556,7 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Unit %(name)s saved.") % {"name": unit.name})
             return redirect("ui:settings-units")
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/unit_form.html",
         {"form": form, "creating": False, "subject": unit},
@@ -663,7 +671,7 @@ def _matrix_rows(permissions: dict[str, Any], scopes: dict[str, Any]) -> list[di
 @section("roles")
 def roles_list(request: HttpRequest) -> HttpResponse:
     roles = Role.objects.annotate(user_count=Count("users")).order_by("id")
-    return _render(request, "ui/settings/roles.html", {"roles": roles, "role_label": role_label})
+    return render_settings_page(request, "ui/settings/roles.html", {"roles": roles, "role_label": role_label})
 
 
 @section("roles")
@@ -723,7 +731,7 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 messages.success(request, _("Role %(name)s saved.") % {"name": role_label(role)})
                 return redirect("ui:settings-role", pk=role.pk)
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/role_form.html",
         {
@@ -784,14 +792,14 @@ def fields_index(request: HttpRequest) -> HttpResponse:
     types = [
         {"type": ot, "counts": counts.get(ot.key, {"total": 0, "active": 0})} for ot in registry.all_types()
     ]
-    return _render(request, "ui/settings/fields_index.html", {"types": types})
+    return render_settings_page(request, "ui/settings/fields_index.html", {"types": types})
 
 
 @section("fields")
 def fields_list(request: HttpRequest, object_type: str) -> HttpResponse:
     ot = _record_type_or_404(object_type)
     fields = CustomField.objects.filter(object_type=ot.key).order_by("order", "id")
-    return _render(
+    return render_settings_page(
         request, "ui/settings/fields.html", {"ot": ot, "fields": fields, "types": registry.all_types()}
     )
 
@@ -851,7 +859,7 @@ def field_edit(request: HttpRequest, object_type: str, pk: int | None = None) ->
             _apply_errors(form, exc)
         else:
             return redirect("ui:settings-fields-type", object_type=ot.key)
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/field_form.html",
         {"form": form, "ot": ot, "subject": field},
@@ -909,7 +917,9 @@ def picklists_list(request: HttpRequest) -> HttpResponse:
     lists = Picklist.objects.annotate(
         total=Count("values"), active=Count("values", filter=Q(values__active=True))
     ).order_by("key")
-    return _render(request, "ui/settings/picklists.html", {"lists": [(p, localized_name(p)) for p in lists]})
+    return render_settings_page(
+        request, "ui/settings/picklists.html", {"lists": [(p, localized_name(p)) for p in lists]}
+    )
 
 
 def _value_by_code(picklist: Picklist, code: str, form: forms.Form) -> PicklistValue | None:
@@ -962,7 +972,7 @@ def picklist_values(request: HttpRequest, key: str) -> HttpResponse:
         .values_list("parent_id")
         .annotate(n=Count("id"))
     )
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/picklist.html",
         {
@@ -1011,7 +1021,7 @@ def picklist_value_edit(request: HttpRequest, key: str, pk: int) -> HttpResponse
                 messages.success(request, _("Value %(label)s saved.") % {"label": value.display_label()})
                 url = reverse("ui:settings-picklist", kwargs={"key": picklist.key})
                 return redirect(f"{url}?parent={value.parent.code}" if value.parent else url)
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/picklist_value_form.html",
         {"form": form, "picklist": picklist, "picklist_label": localized_name(picklist), "subject": value},
@@ -1064,7 +1074,7 @@ def numbering_list(request: HttpRequest) -> HttpResponse:
         r.object_type: r for r in NumberingRule.objects.filter(object_type__in=[ot.key for ot in types])
     }
     rows = [{"type": ot, "rule": stored.get(ot.key) or _default_rule(ot.key)} for ot in types]
-    return _render(request, "ui/settings/numbering.html", {"rows": rows})
+    return render_settings_page(request, "ui/settings/numbering.html", {"rows": rows})
 
 
 def _preview(data: Any) -> tuple[str, dict[str, Any]]:
@@ -1100,7 +1110,7 @@ def numbering_edit(request: HttpRequest, object_type: str) -> HttpResponse:
             messages.success(request, _("Numbering rule of %(type)s saved.") % {"type": ot.label_plural})
             return redirect("ui:settings-numbering")
     preview, _errors = _preview(request.POST if request.method == "POST" else initial)
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/numbering_form.html",
         {"form": form, "ot": ot, "preview": preview or rule.preview()},
@@ -1141,7 +1151,7 @@ def modules_page(request: HttpRequest) -> HttpResponse:
     modules = [
         {"module": m, "enabled": m.key not in off} for m in sorted(MODULES.values(), key=lambda m: m.order)
     ]
-    return _render(request, "ui/settings/modules.html", {"modules": modules})
+    return render_settings_page(request, "ui/settings/modules.html", {"modules": modules})
 
 
 # --- audit log -----------------------------------------------------------------------------------
@@ -1207,7 +1217,7 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
     from urllib.parse import urlencode
 
     base_query = urlencode(filters)
-    return _render(
+    return render_settings_page(
         request,
         "ui/settings/audit.html",
         {

@@ -63,3 +63,10 @@ def step_up_message(request: Any, next_url: str | None = None) -> SafeString:
         step_up_link(request, next_url),
         _("Confirm now"),
     )
+
+
+def refusal_message(request: Any, exc: BaseException) -> Any:
+    """A domain refusal as one message (toast, form error): a missing step-up with its link."""
+    if is_step_up(exc):
+        return step_up_message(request)
+    return str(getattr(exc, "message", exc))
