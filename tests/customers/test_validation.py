@@ -152,3 +152,39 @@ def test_clean_contact_data_consents_and_mobile():
     assert cleaned["left_at"] is not None
     _c, errors = clean_contact_data({"name": "x", "mobile": "0571-88888888", "consents": {"fax": True}})
     assert set(errors) == {"mobile", "consents"}
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@b.com",
+        "A.B+tag@Example.ORG",
+        "a@localhost",
+        "a@[127.0.0.1]",
+        "a@[999.1.1.1]",
+        "x@例子.中国",
+        '"quoted name"@example.com',
+        "a b@c.com",
+        "a@-x.com",
+        "a@x",
+        "a..b@c.com",
+        "a@b." + "c" * 70,
+        "a" * 320 + "@b.com",
+    ],
+)
+def test_email_check_agrees_with_djangos_validator(email):
+    """The import's fast e-mail check accepts exactly what Django's ``validate_email`` accepts."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(email)
+        expected = True
+    except DjangoValidationError:
+        expected = False
+    try:
+        normalize_email(email)
+        got = True
+    except ValueError:
+        got = False
+    assert got is expected

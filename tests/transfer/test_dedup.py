@@ -74,6 +74,9 @@ def test_update_in_file_duplicates_merge(org):
     assert run.counts == {"read": 2, "created": 1, "updated": 1, "skipped": 0, "rejected": 0}
     c = live().get()
     assert c.email == "a@b.cn" and c.address == "一"
+    # the related rows come from the merged values, not from the first row alone
+    assert set(c.identifiers.values_list("value", flat=True)) == {"+8613800138000", "a@b.cn"}
+    assert list(c.addresses.values_list("line", "is_primary")) == [("一", True)]
 
 
 def test_update_matches_outside_scope_are_skipped(org):

@@ -197,3 +197,22 @@ def test_datetime_cells_from_xlsx(org):
     assert c.phone == "+8613800138000"
     assert c.custom_fields["met"].startswith("2024-01-05T09:30:00+08:00")
     assert conserved(run)
+
+
+def test_the_collector_is_given_back_after_a_run(org, industries):
+    """A run keeps the heap alive at its start out of the garbage collector's reach, and gives it
+    back when it ends (unless the process had frozen it before, as a web worker does)."""
+    import gc
+
+    rows = [["客户名称", "手机"], ["杭州冻结科技有限公司", "13800138000"]]
+    gc.unfreeze()
+    run_import(org.sales_manager, rows)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        run = run_import(org.sales_manager, [rows[0], ["杭州冻结二科技有限公司", "13900139000"]])
+        assert run.counts["created"] == 1
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

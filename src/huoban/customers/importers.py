@@ -52,48 +52,65 @@ def clean_customer_row(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return out, {}
 
 
+def customer_side_rows(values: dict[str, Any]) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """What a new customer's related rows need from its values: its identifiers (every phone and
+    e-mail) and its primary address. Computed with the row, in the import's reader process."""
+    from .services import identifier_values
+
+    identifiers = identifier_values(
+        values.get("phone", ""),
+        values.get("phones") or [],
+        values.get("email", ""),
+        values.get("emails") or [],
+    )
+    address = values.get("address", "")
+    return identifiers, ((address, values.get("region", "")) if address else None)
+
+
 def customer_after_write(
-    *, actor: Any, created_ids: list[int], updated_ids: list[int], created_rows: list[dict] | None = None
+    *, actor: Any, created_ids: list[int], updated_ids: list[int], created_side: list[Any] | None = None
 ) -> None:
     """Identifier rows (every phone and e-mail) and the primary address of imported customers.
 
-    ``created_rows`` are the values just inserted (the engine passes them, so the new rows are
-    not read back); updated customers are read from the database."""
-    from huoban.platform.transfer.bulk import fast_insert
+    ``created_side`` holds ``customer_side_rows`` of each new customer (so the new rows are not
+    read back); updated customers are read from the database."""
+    from huoban.platform.transfer.bulk import insert_tuples
 
     from .models import Customer, CustomerAddress, CustomerIdentifier
-    from .services import identifier_values
 
     fields = ("phone", "phones", "email", "emails", "address", "region")
-    if created_rows is not None:
-        rows = [
-            (
-                r["pk"],
-                r.get("phone", ""),
-                r.get("phones") or [],
-                r.get("email", ""),
-                r.get("emails") or [],
-                r.get("address", ""),
-                r.get("region", ""),
-            )
-            for r in created_rows
-        ]
+    sides: list[tuple[int, Any]] = []
+    read = [*created_ids, *updated_ids]
+    if created_side is not None:
+        sides = list(zip(created_ids, created_side, strict=True))
         read = list(updated_ids)
-    else:
-        rows = []
-        read = [*created_ids, *updated_ids]
     if read:
-        rows += list(Customer.objects.unrestricted().filter(pk__in=read).values_list("pk", *fields))
+        for pk, phone, phones, email, emails, address, region in (
+            Customer.objects.unrestricted().filter(pk__in=read).values_list("pk", *fields)
+        ):
+            sides.append(
+                (
+                    pk,
+                    customer_side_rows(
+                        {
+                            "phone": phone,
+                            "phones": phones,
+                            "email": email,
+                            "emails": emails,
+                            "address": address,
+                            "region": region,
+                        }
+                    ),
+                )
+            )
     if updated_ids:
         CustomerIdentifier.objects.filter(customer_id__in=updated_ids).delete()
-    fast_insert(
+    # no conflicts possible: new customers, identifiers of updated ones deleted above, values de-duplicated
+    insert_tuples(
         CustomerIdentifier,
-        [
-            {"customer_id": pk, "kind": k, "value": v}
-            for pk, phone, phones, email, emails, _a, _r in rows
-            for k, v in identifier_values(phone, phones or [], email, emails or [])
-        ],
-    )  # no conflicts possible: new customers, identifiers of updated ones deleted above, values de-duplicated
+        ("customer_id", "kind", "value"),
+        [(pk, kind, value) for pk, (identifiers, _a) in sides for kind, value in identifiers],
+    )
     created = set(created_ids)
     primary = {}
     if updated_ids:
@@ -103,17 +120,21 @@ def customer_after_write(
         }
     new_addresses = []
     changed = []
-    for pk, _p, _ps, _e, _es, address, region in rows:
-        if not address:
+    for pk, (_i, address) in sides:
+        if address is None:
             continue
+        line, region = address
         if pk in created or pk not in primary:
-            new_addresses.append(
-                {"customer_id": pk, "line": address, "region": region, "is_primary": True, "kind": "office"}
-            )
-        elif primary[pk].line != address:
-            primary[pk].line, primary[pk].region = address, region
+            new_addresses.append((pk, line, region))
+        elif primary[pk].line != line:
+            primary[pk].line, primary[pk].region = line, region
             changed.append(primary[pk])
-    fast_insert(CustomerAddress, new_addresses)
+    insert_tuples(
+        CustomerAddress,
+        ("customer_id", "line", "region"),
+        new_addresses,
+        defaults={"is_primary": True, "kind": "office"},
+    )
     CustomerAddress.objects.bulk_update(changed, ["line", "region"], batch_size=500)
 
 
@@ -186,6 +207,7 @@ register_importer(
     default_match_keys=["name_phone"],
     clean_row=clean_customer_row,
     after_write=customer_after_write,
+    side_rows=customer_side_rows,
     created_event="customer.bulk_created",
     export_columns=[
         "number",

@@ -10,7 +10,6 @@ derived columns declare a ``derive`` hook. See docs/import-export.md ("Bulk path
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
 MISSING = object()
+_JSON = DjangoJSONEncoder(ensure_ascii=False)
+
+
+def _json_param(v: Any) -> str | None:
+    """A JSON column's value (one encoder for the run: ``json.dumps(cls=…)`` builds one per call)."""
+    if v is None:
+        return None
+    if not v and isinstance(v, dict | list):
+        return "{}" if isinstance(v, dict) else "[]"
+    return _JSON.encode(v)
 
 
 @dataclass
@@ -35,7 +44,7 @@ def _prep_for(field: models.Field) -> Callable[[Any], Any] | None:
     if isinstance(field, EncryptedTextField):
         return lambda v: field.get_db_prep_save(v, connection) if v else ("" if v is None else v)
     if isinstance(field, models.JSONField):
-        return lambda v: json.dumps(v, cls=DjangoJSONEncoder, ensure_ascii=False) if v is not None else None
+        return _json_param
     if isinstance(
         field,
         models.ForeignKey | models.BooleanField | models.CharField | models.TextField | models.IntegerField,
@@ -79,6 +88,22 @@ def max_rows_per_statement(ncols: int) -> int:
     return max(1, min(1000, 65000 // ncols))
 
 
+Spec = tuple[str, Callable[[Any], Any] | None, Any]
+
+
+def param_specs(columns: Sequence[Column]) -> list[Spec]:
+    return [(c.name, c.prep, c.default) for c in columns]
+
+
+def row_params(specs: Sequence[Spec], row: dict[str, Any]) -> list[Any]:
+    """One row's statement parameters in column order (converted; defaults where missing)."""
+    get = row.get
+    return [
+        default if (v := get(name, MISSING)) is MISSING else (prep(v) if prep else v)
+        for name, prep, default in specs
+    ]
+
+
 def insert_rows(
     model: type[models.Model],
     columns: Sequence[Column],
@@ -88,6 +113,21 @@ def insert_rows(
     ignore_conflicts: bool = False,
 ) -> list[int]:
     """Insert ``rows`` (dicts keyed by Column.name) and return their new ids, in row order."""
+    specs = param_specs(columns)
+    params = [row_params(specs, row) for row in rows]
+    return insert_params(model, columns, params, returning=returning, ignore_conflicts=ignore_conflicts)
+
+
+def insert_params(
+    model: type[models.Model],
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: bool = True,
+    ignore_conflicts: bool = False,
+) -> list[int]:
+    """Insert rows given as ready parameters (one sequence per row, in ``columns`` order, as
+    ``row_params`` makes them) and return their new ids, in row order."""
     if not rows:
         return []
     connection.ensure_connection()
@@ -103,36 +143,30 @@ def insert_rows(
     mark = "?" if sqlite else "%s"
     placeholder = "(" + ", ".join([mark] * len(columns)) + ")"
     per = max_rows_per_statement(len(columns))
-    specs = [(c.name, c.prep, c.default) for c in columns]
     ids: list[int] = []
     with connection.cursor() as cursor:
+        execute = cursor.cursor if sqlite else cursor
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
             params: list[Any] = []
             extend = params.extend
             for row in chunk:
-                get = row.get
-                extend(
-                    [
-                        default if (v := get(name, MISSING)) is MISSING else (prep(v) if prep else v)
-                        for name, prep, default in specs
-                    ]
-                )
+                extend(row)
             sql = f"INSERT INTO {table} ({col_sql}) VALUES {', '.join([placeholder] * len(chunk))}"
             if ignore_conflicts:
                 sql += " ON CONFLICT DO NOTHING"
             if returning:
                 sql += f" RETURNING {pk}"
-            (cursor.cursor if sqlite else cursor).execute(sql, params)
+            execute.execute(sql, params)
             if returning:
                 # ids of one statement are allocated in VALUES order (the same assumption Django's
                 # bulk_create makes); sorting protects against RETURNING emitting them out of order.
-                ids.extend(sorted(r[0] for r in (cursor.cursor if sqlite else cursor).fetchall()))
+                ids.extend(sorted(r[0] for r in execute.fetchall()))
     return ids
 
 
 def _copy_rows(
-    model: type[models.Model], columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, returning: bool
+    model: type[models.Model], columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, returning: bool
 ) -> list[int]:
     """PostgreSQL: ids reserved from the table's sequence in one query, rows sent with COPY."""
     table = connection.ops.quote_name(model._meta.db_table)
@@ -149,18 +183,14 @@ def _copy_rows(
             ids = [r[0] for r in raw.fetchall()]
             names = [pk_col, *names]
         col_sql = ", ".join(connection.ops.quote_name(n) for n in names)
-        specs = [(c.name, c.prep, c.default) for c in columns]
         with raw.copy(f"COPY {table} ({col_sql}) FROM STDIN") as copy:
             write_row = copy.write_row
-            for i, row in enumerate(rows):
-                get = row.get
-                values = [
-                    default if (v := get(name, MISSING)) is MISSING else (prep(v) if prep else v)
-                    for name, prep, default in specs
-                ]
-                if ids:
-                    values.insert(0, ids[i])
-                write_row(values)
+            if ids:
+                for pk, row in zip(ids, rows, strict=True):
+                    write_row((pk, *row))
+            else:
+                for row in rows:
+                    write_row(row)
     return ids
 
 
@@ -170,6 +200,28 @@ def fast_insert(
     """Insert plain rows (dicts keyed by attname) into a simple table, without returning ids."""
     if rows:
         insert_rows(model, insert_columns(model), rows, returning=False, ignore_conflicts=ignore_conflicts)
+
+
+def insert_tuples(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    defaults: dict[str, Any] | None = None,
+) -> None:
+    """Insert plain rows given as tuples of ``names`` (attnames, values as the database takes
+    them); every other column gets ``defaults`` or its own default. No ids are returned."""
+    rows = list(rows)
+    if not rows:
+        return
+    by_name = {c.name: c for c in insert_columns(model)}
+    rest = [c for c in by_name.values() if c.name not in names]
+    extra = []
+    for c in rest:
+        v = (defaults or {}).get(c.name, MISSING)
+        extra.append(c.default if v is MISSING else (c.prep(v) if c.prep else v))
+    columns = [by_name[n] for n in names] + rest
+    insert_params(model, columns, [[*r, *extra] for r in rows], returning=False)
 
 
 def tags_by_object(model: type[models.Model], ids: Iterable[Any]) -> dict[int, list[str]]:

@@ -18,12 +18,14 @@ every converted value and error for the preview.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +78,7 @@ class Row:
     op: Op | None = None
     empties: list[str] | None = None  # mapped fields with an empty cell (update_empty)
     cleaned: bool = False  # the domain validation ran already (in ``prepare``)
+    prepared: Prepared | None = None  # the insert, should the row create a record (``prepare``)
 
 
 @dataclass
@@ -89,6 +92,36 @@ class Op:
     before: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     new_id: int | None = None
+    prepared: Prepared | None = None  # of its one row; None once other rows merged into it
+
+
+# A new record's INSERT parameters (in ``Engine.layout`` column order, the number and time stamps
+# still to fill) and the importer's ``side_rows`` of it.
+Prepared = tuple[list[Any], Any]
+
+
+@dataclass
+class Layout:
+    columns: list[bulk.Column]
+    specs: list[bulk.Spec]
+    number: int | None  # positions filled at write time
+    stamps: list[int]
+
+
+@contextlib.contextmanager
+def _collector_held() -> Iterator[None]:
+    """The objects alive when the rows start to flow (the framework, the dedup maps) are kept out
+    of the cyclic garbage collector's reach for the run (gc.freeze). An import allocates millions
+    of short-lived containers, and each full collection would otherwise walk that whole heap
+    again: about a quarter of an import's CPU. The reader process forks after this, so it
+    inherits the frozen heap (and shares its pages instead of copying them)."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:  # a server process that froze its start-up heap keeps it frozen
+            gc.unfreeze()
 
 
 def _sample_rank(run_id: int, row: int) -> float:
@@ -267,7 +300,8 @@ class Engine:
         self.source: Source | None = None
         self._tags_cache: dict[str, Any] = {}
         self._user_objects: dict[int, Any] = {}  # service path: owner ids → users, once per run
-        self._created_rows: list[dict[str, Any]] | None = None
+        self._created_side: list[Any] | None = None
+        self._layout: Layout | None = None
         self.timings: dict[str, float] = {}
         self._fraction: float | None = None  # share of the file read, as the reader process reports it
 
@@ -521,7 +555,7 @@ class Engine:
                 row.message = _("Possible duplicate (same %(key)s); created anyway.") % {
                     "key": self._key_label(hit_key or (hit_db[0] if hit_db else ""))
                 }
-            op = Op("create", [row], dict(data), hashes=hashes)
+            op = Op("create", [row], dict(data), hashes=hashes, prepared=row.prepared)
             ops.append(op)
             row.action, row.op = CREATED, op
             for key, h in hashes.items():
@@ -559,6 +593,7 @@ class Engine:
 
     def _merge(self, op: Op, row: Row) -> None:
         op.rows.append(row)
+        op.prepared = None
         for k, v in row.data.items():
             if k == "tags" and isinstance(op.data.get("tags"), list):
                 op.data["tags"] = list(dict.fromkeys([*op.data["tags"], *v]))
@@ -676,8 +711,8 @@ class Engine:
 
     # --- writing --------------------------------------------------------------------------
 
-    def create_row(self, op: Op, now_param: Any) -> dict[str, Any]:
-        data = op.data
+    def insert_values(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A new record's column values from its row's (validated) data."""
         out: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         for name, value in data.items():
@@ -749,43 +784,60 @@ class Engine:
 
         from huoban.platform.records.services import next_numbers
 
-        columns = self._columns(now, connection)
-        rows = [self.create_row(op, None) for op in creates]
-        numbering = self.importer.number_field
-        if numbering:
-            numbers = next_numbers(self.importer.object_type, len(rows))
-            for r, number in zip(rows, numbers, strict=True):
-                r[numbering] = number
-        ids = bulk.insert_rows(self.model, columns, rows)
+        layout = self.layout()
+        rows: list[list[Any]] = []
+        sides: list[Any] = []
+        for op in creates:
+            params, side = op.prepared if op.prepared is not None else self.prepare_insert(op.data)
+            rows.append(params)
+            sides.append(side)
+        if layout.stamps:
+            field: Any = self.model._meta.get_field(layout.columns[layout.stamps[0]].name)
+            stamp = field.get_db_prep_save(now, connection)
+            for params in rows:
+                for i in layout.stamps:
+                    params[i] = stamp
+        if layout.number is not None:
+            at = layout.number
+            for params, number in zip(rows, next_numbers(self.importer.object_type, len(rows)), strict=True):
+                params[at] = number
+        ids = bulk.insert_params(self.model, layout.columns, rows)
         for op, pk in zip(creates, ids, strict=True):
             op.new_id = pk
-        self._created_rows = rows
+        self._created_side = sides
         tagged = [(op.new_id, op.data["tags"]) for op in creates if op.data.get("tags")]
         if tagged:
             self._add_tags(tagged)
         return ids
 
-    def _columns(self, now: Any, connection: Any) -> list[bulk.Column]:
-        cols = getattr(self, "_cols_cache", None)
-        if cols is None:
-            cols = self._cols_cache = bulk.insert_columns(self.model)
-        stamp = {}
-        for name in ("created_at", "updated_at"):
-            if name in self.attnames:
-                f: Any = self.model._meta.get_field(name)
-                stamp[name] = f.get_db_prep_save(now, connection)
-        uid = self.user.pk if self.user is not None else None
-        out = []
-        for c in cols:
-            if c.name in stamp:
-                out.append(bulk.Column(c.name, c.column, None, stamp[c.name]))
-            elif c.name in ("created_by_id", "updated_by_id"):
-                out.append(bulk.Column(c.name, c.column, None, uid))
-            elif c.name == "version":
-                out.append(bulk.Column(c.name, c.column, None, 1))
-            else:
-                out.append(c)
-        return out
+    def layout(self) -> Layout:
+        """The INSERT columns of new records: the number and the time stamps are filled at write
+        time, the rest of a row's parameters can be prepared ahead (``prepare_insert``)."""
+        if self._layout is None:
+            uid = self.user.pk if self.user is not None else None
+            cols = []
+            number = None
+            stamps = []
+            for i, c in enumerate(bulk.insert_columns(self.model)):
+                if c.name in ("created_by_id", "updated_by_id"):
+                    c = bulk.Column(c.name, c.column, None, uid)
+                elif c.name == "version":
+                    c = bulk.Column(c.name, c.column, None, 1)
+                elif c.name in ("created_at", "updated_at"):
+                    c = bulk.Column(c.name, c.column, None, None)
+                    stamps.append(i)
+                elif self.importer.number_field and c.name == self.importer.number_field:
+                    number = i
+                cols.append(c)
+            self._layout = Layout(cols, bulk.param_specs(cols), number, stamps)
+        return self._layout
+
+    def prepare_insert(self, data: dict[str, Any]) -> Prepared:
+        """What a row inserts should it create a record: the statement parameters (see
+        ``layout``) and the importer's ``side_rows`` for the related tables."""
+        values = self.insert_values(data)
+        side = self.importer.side_rows(values) if self.importer.side_rows is not None else None
+        return bulk.row_params(self.layout().specs, values), side
 
     def _add_tags(self, tagged: list[tuple[int | None, list[str]]]) -> None:
         from huoban.platform.records.models import Tag, TaggedItem
@@ -936,19 +988,14 @@ class Engine:
     def _after_write(self, created_ids: list[int], updated_ids: list[Any]) -> None:
         hook = self.importer.after_write
         if hook is not None and (created_ids or updated_ids):
-            rows = self._created_rows if created_ids else None
-            created_rows = (
-                [{**r, "pk": pk} for r, pk in zip(rows, created_ids, strict=True)]
-                if rows is not None and len(rows) == len(created_ids)
-                else None
-            )
+            sides = self._created_side if created_ids else None
             hook(
                 actor=self.actor,
                 created_ids=list(created_ids),
                 updated_ids=list(updated_ids),
-                created_rows=created_rows,
+                created_side=sides if sides is not None and len(sides) == len(created_ids) else None,
             )
-        self._created_rows = None
+        self._created_side = None
 
     def _write_slowly(self, creates: list[Op], updates: list[Op], now: Any) -> list[int]:
         """Op by op, each in a savepoint: the per-row service path, and the fallback for a batch
@@ -1157,12 +1204,17 @@ class Engine:
                 self.convert(r)
         t = self._tick("convert", t)
         if clean and self.importer.clean_row is not None:
+            # the bulk path of a real run: the INSERT of each valid row too (most rows create)
+            inserts = not self.dry_run and self.importer.create_service is None
             for r in rows:
                 if not r.action and not r.errors:
                     self._clean(r, self.importer.clean_row)
                     r.cleaned = True
-                    if not r.errors and self.match_keys:
-                        r.hashes = self.index.hashes(r.data)
+                    if not r.errors:
+                        if self.match_keys:
+                            r.hashes = self.index.hashes(r.data)
+                        if inserts:
+                            r.prepared = self.prepare_insert(r.data)
             self._tick("validate_dedup", t)
 
     def process(self, rows: list[Row], *, prepared: bool = False) -> list[Op]:
@@ -1223,7 +1275,7 @@ class Engine:
             )
         ImportRun.objects.filter(pk=run.pk).update(**reset)
         started = time.monotonic()
-        with local_path(str(run.file.name)) as path:
+        with local_path(str(run.file.name)) as path, contextlib.ExitStack() as held:
             source = open_source(
                 path,
                 run.file_format,
@@ -1242,6 +1294,7 @@ class Engine:
                     self.index.load(self.model)
                     self._tick("load_index", t)
                 done = 0
+                held.enter_context(_collector_held())
                 reader = parallel.reader_for(self, path)
                 batches = reader.batches() if reader is not None else iter(self.batches())
                 prepared = reader is not None
@@ -1254,6 +1307,8 @@ class Engine:
                             self._tally(batch, ops)
                         else:
                             self.write(batch, ops, batch[0].row, batch[-1].row)
+                        for r in batch:  # row ⇄ op is a reference cycle: let refcounting free them
+                            r.op = None
                         done += 1
                         if progress is not None:
                             progress(min(99, self.fraction() * 100), self._progress_message())

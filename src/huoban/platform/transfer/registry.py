@@ -122,8 +122,10 @@ class Importer:
     clean_row: Callable[..., tuple[dict[str, Any], dict[str, Any]]] | None = None
     derive: Callable[[dict[str, Any]], None] | None = None  # fill derived columns of a new row
     # bulk path: called in the batch transaction with the ids created / updated (related rows,
-    # identifiers …); also after an undo restored records
+    # identifiers …); also after an undo restored records. ``created_side`` holds, for each id
+    # created, what ``side_rows`` made of its values (computed ahead, in the reader process).
     after_write: Callable[..., None] | None = None
+    side_rows: Callable[[dict[str, Any]], Any] | None = None
     # per-row path: the domain's own services write each row (rich side effects, small volumes);
     # called as service(actor=, data=, custom_fields=, tags=[, pk=, version=]) with user fields as
     # User objects, the way a form hands them over
@@ -171,6 +173,7 @@ def register_importer(
     clean_row: Callable[..., tuple[dict[str, Any], dict[str, Any]]] | None = None,
     derive: Callable[[dict[str, Any]], None] | None = None,
     after_write: Callable[..., None] | None = None,
+    side_rows: Callable[[dict[str, Any]], Any] | None = None,
     create_service: Callable[..., Any] | None = None,
     update_service: Callable[..., Any] | None = None,
     created_event: str | None = None,
@@ -194,6 +197,7 @@ def register_importer(
             "clean_row": clean_row,
             "derive": derive,
             "after_write": after_write,
+            "side_rows": side_rows,
             "create_service": create_service,
             "update_service": update_service,
             "created_event": created_event,
@@ -261,6 +265,7 @@ def get_importer(object_type: str) -> Importer:
         clean_row=opts.get("clean_row"),
         derive=opts.get("derive"),
         after_write=opts.get("after_write"),
+        side_rows=opts.get("side_rows"),
         create_service=opts.get("create_service"),
         update_service=opts.get("update_service"),
         created_event=opts.get("created_event") or f"{object_type}.bulk_created",

@@ -548,7 +548,7 @@ def import_undo_execute(run: ImportRun, actor: Actor, progress: Any = None) -> d
                     kept += 1
             hook = registry.get_importer(run.object_type).after_write
             if hook is not None and restored_ids:
-                hook(actor=actor, created_ids=[], updated_ids=restored_ids, created_rows=None)
+                hook(actor=actor, created_ids=[], updated_ids=restored_ids, created_side=None)
             entries.insert(
                 0,
                 Entry(
