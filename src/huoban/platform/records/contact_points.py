@@ -111,8 +111,11 @@ def _valid_email(email: str) -> bool:
     cost). The rare cases the two do not settle (an IP literal domain) go to the validator."""
     global _EMAIL_PATTERNS
     if _EMAIL_PATTERNS is None:
-        user, domain = validate_email.user_regex, validate_email.domain_regex
-        _EMAIL_PATTERNS = (re.compile(user.pattern, user.flags), re.compile(domain.pattern, domain.flags))
+        lazy_user, lazy_domain = validate_email.user_regex, validate_email.domain_regex
+        _EMAIL_PATTERNS = (
+            re.compile(lazy_user.pattern, lazy_user.flags),
+            re.compile(lazy_domain.pattern, lazy_domain.flags),
+        )
     user_re, domain_re = _EMAIL_PATTERNS
     if len(email) <= 320 and "@" in email:
         local, domain = email.rsplit("@", 1)
