@@ -174,7 +174,7 @@ class DeferredEvents:
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_import(user, path: Path, name: str) -> tuple[object, float]:
+def run_import(user, path: Path, name: str, options: dict | None = None) -> tuple[object, float]:
     from django.core.files import File
 
     from huoban.platform.transfer.services import import_execute, import_upload
@@ -183,7 +183,11 @@ def run_import(user, path: Path, name: str) -> tuple[object, float]:
     cpu = time.process_time()
     with path.open("rb") as fh:
         run = import_upload(
-            actor=user, object_type="customer", file=File(fh, name=name), match_keys=["name_phone"]
+            actor=user,
+            object_type="customer",
+            file=File(fh, name=name),
+            match_keys=["name_phone"],
+            options=options,
         )
     run.status = "queued"
     run.save(update_fields=["status"])
@@ -253,6 +257,7 @@ def main() -> None:
         "--postgres", action="store_true", help="use DATABASE_URL (a scratch PostgreSQL database)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    parser.add_argument("--batch", type=int, default=0, help="rows per batch (default: the engine's choice)")
     parser.add_argument(
         "--profile",
         metavar="N",
@@ -306,7 +311,9 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     with DeferredEvents() as deferred:
-        run, elapsed = run_import(admin, data_file, "customers.csv")
+        run, elapsed = run_import(
+            admin, data_file, "customers.csv", {"batch_size": args.batch} if args.batch else None
+        )
     if profiler is not None:
         import pstats
 
