@@ -234,3 +234,70 @@ def test_reader_is_chosen_for_big_files_on_several_cpus_only(choice, settings, m
     settings.IMPORT_READER_PROCESS = True
     monkeypatch.setattr(parallel, "_cpus", lambda: 1)
     assert parallel.reader_for(engine, big) is None
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_dedup_update_through_the_reader_writes_what_a_serial_run_writes(org, reader, settings, monkeypatch):
+    """The reader prepares each row's INSERT and related rows; rows merged into an earlier row of
+    the file (dedup = update) must be written from the merged values, and matches in the
+    database updated, exactly as a serial run does."""
+    header = ["客户名称", "手机", "邮箱", "地址"]
+    data = [header] + [[f"合并{i}有限公司", f"138{i:08d}", "", f"地址{i}"] for i in range(12)]
+    data.append(["合并1有限公司", "13800000001", "m1@example.cn", ""])  # into row 3, another batch
+    data.append(["合并2有限公司", "13800000002", "", "新地址2"])  # a later address wins
+    data.append(["老客户有限公司", "13912345678", "old@example.cn", "老地址"])  # the database's record
+    data.append(["合并10有限公司", "13800000010", "m10@example.cn", ""])  # into row 12, same batch
+
+    def state():
+        return {
+            c.name: (
+                c.phone,
+                c.email,
+                c.address,
+                sorted(c.identifiers.values_list("kind", "value")),
+                sorted(c.addresses.values_list("line", "is_primary")),
+            )
+            for c in Customer.objects.unrestricted().order_by("name")
+        }
+
+    real_prepare_insert = engine_module.Engine.prepare_insert
+    in_this_process = []
+
+    def counting(self, data):
+        in_this_process.append(data.get("name"))  # the child's calls are counted in its own copy
+        return real_prepare_insert(self, data)
+
+    monkeypatch.setattr(engine_module.Engine, "prepare_insert", counting)
+    results = {}
+    for forked in (False, True):
+        in_this_process.clear()
+        Customer.objects.unrestricted().all().delete()
+        customer_create(actor=org.admin, data={"name": "老客户有限公司", "phone": "13912345678"})
+        settings.IMPORT_READER_PROCESS = forked
+        run = import_upload(
+            actor=org.admin,
+            object_type="customer",
+            file=upload("c.csv", csv_bytes(data)),
+            match_keys=["name_phone"],
+            dedup="update",
+            options={"batch_size": 8},  # rows 2–9, 10–17
+        )
+        ImportRun.objects.filter(pk=run.pk).update(status="queued")
+        run.refresh_from_db()
+        run = import_execute(run)
+        assert run.counts == {"read": 16, "created": 12, "updated": 4, "skipped": 0, "rejected": 0}
+        results[forked] = state()
+    assert reader.used == 1
+    # with the reader, the run's process prepared only the one row that absorbed another
+    assert in_this_process == ["合并10有限公司"]
+    assert results[True] == results[False]
+    merged = results[True]
+    assert merged["合并1有限公司"][1] == "m1@example.cn"
+    assert ("email", "m1@example.cn") in merged["合并1有限公司"][3]
+    assert merged["合并2有限公司"][4] == [("新地址2", True)]
+    assert merged["合并10有限公司"][1:3] == ("m10@example.cn", "地址10")
+    assert ("email", "m10@example.cn") in merged["合并10有限公司"][3]
+    assert merged["合并10有限公司"][4] == [("地址10", True)]
+    assert merged["老客户有限公司"][1:3] == ("old@example.cn", "老地址")
+    assert ("email", "old@example.cn") in merged["老客户有限公司"][3]
