@@ -135,10 +135,11 @@ def reset_tables() -> None:
     """PostgreSQL scratch database: empty the customer and import tables (TRUNCATE … CASCADE)."""
     from django.db import connection
 
-    from huoban.customers.models import Customer
+    from huoban.customers.models import Customer, CustomerIdentifier
     from huoban.platform.transfer.models import ImportRun
 
-    tables = [m._meta.db_table for m in (Customer, ImportRun)]
+    # the identifier table has no foreign key (decision 0008): CASCADE does not reach it
+    tables = [m._meta.db_table for m in (Customer, CustomerIdentifier, ImportRun)]
     try:
         from huoban.platform.ui.models_search import SearchEntry
 

@@ -118,6 +118,22 @@ def test_purge_service_directly(org):
     assert not Customer.objects.unrestricted().filter(pk=c.pk).exists()
 
 
+def test_purge_removes_the_identifier_rows_without_a_database_constraint(org):
+    """The identifier table has no foreign key (decision 0008): the delete cascades all the same."""
+    from huoban.customers.models import CustomerIdentifier
+    from huoban.customers.services import customer_create
+    from huoban.platform.records.services import purge_deleted, record_delete
+
+    c = customer_create(
+        actor=org.admin, data={"name": "清除测试有限公司", "phone": "13800138077", "email": "p@example.cn"}
+    )
+    assert CustomerIdentifier.objects.filter(customer_id=c.pk).count() == 2
+    record_delete(actor=org.admin, obj=c)
+    Customer.objects.unrestricted().filter(pk=c.pk).update(deleted_at=timezone.now() - dt.timedelta(days=100))
+    assert purge_deleted(Customer, 90) == 1
+    assert not CustomerIdentifier.objects.filter(customer_id=c.pk).exists()
+
+
 def test_purge_is_a_registered_periodic_task():
     from huey.contrib.djhuey import HUEY
 
