@@ -210,9 +210,8 @@ def test_the_collector_is_given_back_after_a_run(org, industries):
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         run = run_import(org.sales_manager, [rows[0], ["杭州冻结二科技有限公司", "13900139000"]])
         assert run.counts["created"] == 1
-        assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() > 0  # still frozen (objects that died meanwhile left it)
     finally:
         gc.unfreeze()
