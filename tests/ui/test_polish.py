@@ -269,3 +269,13 @@ def test_audit_log_names_record_types_in_the_users_language(org):
         assert type_label("customer") == "客户"
         assert type_label("user") == "用户"
     assert type_label("something_else") == "something_else"
+
+
+def test_a_refused_action_shows_the_validation_messages_not_their_dict(rf):
+    """A ValidationError raised by a delete or restore reaches the toast as its messages."""
+    from huoban.platform.errors import ValidationError
+    from huoban.platform.ui.step_up import refusal_message
+
+    exc = ValidationError({"customer": ["This customer has open opportunities."], "n": ["Second reason."]})
+    text = str(refusal_message(rf.get("/"), exc))
+    assert text == "This customer has open opportunities. Second reason."

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -643,9 +644,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
     def attachment(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
-        att = selectors.files_of(request.user, self.get_object()).filter(pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(selectors.files_of(request.user, self.get_object()), pk=attachment_id)
         return file_response(att)
 
     @extend_schema(
@@ -657,9 +656,7 @@ class CustomerViewSet(MergeActionsMixin, RawWriteMixin, RegionFilterMixin, Recor
     )
     @attachment.mapping.delete
     def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
-        att = selectors.files_of(request.user, self.get_object()).filter(pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(selectors.files_of(request.user, self.get_object()), pk=attachment_id)
         customer_attachment_delete(actor=request.user, attachment=att)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1010,9 +1007,7 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
     def attachment(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
         obj = self.get_object()
-        att = obj.attachments.filter(pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(obj.attachments, pk=attachment_id)
         return file_response(att)
 
     @extend_schema(
@@ -1023,9 +1018,7 @@ class FollowUpViewSet(RawWriteMixin, RecordViewSet):
     )
     @attachment.mapping.delete
     def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
-        att = self.get_object().attachments.filter(pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(self.get_object().attachments, pk=attachment_id)
         attachment_delete(actor=request.user, attachment=att)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

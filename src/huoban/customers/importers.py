@@ -84,25 +84,9 @@ def customer_after_write(
     if created_side is not None:
         sides = list(zip(created_ids, created_side, strict=True))
         read = list(updated_ids)
-    if read:
-        for pk, phone, phones, email, emails, address, region in (
-            Customer.objects.unrestricted().filter(pk__in=read).values_list("pk", *fields)
-        ):
-            sides.append(
-                (
-                    pk,
-                    customer_side_rows(
-                        {
-                            "phone": phone,
-                            "phones": phones,
-                            "email": email,
-                            "emails": emails,
-                            "address": address,
-                            "region": region,
-                        }
-                    ),
-                )
-            )
+    if read:  # customers written without side rows: updated ones, or the row-by-row fallback
+        for values in Customer.objects.unrestricted().filter(pk__in=read).values("pk", *fields):
+            sides.append((values["pk"], customer_side_rows(values)))
     if updated_ids:
         CustomerIdentifier.objects.filter(customer_id__in=updated_ids).delete()
     # no conflicts possible: new customers, identifiers of updated ones deleted above, values de-duplicated

@@ -14,15 +14,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huoban.platform.access.scoping import has_perm, scoped
-from huoban.platform.errors import DomainError, ValidationError
+from huoban.platform.errors import DomainError, ValidationError, error_text
 from huoban.platform.identity.forms import apply_errors
-from huoban.platform.ui.attachments import error_text, file_response, upload_response
+from huoban.platform.ui.attachments import file_response, upload_response
 
 from . import selectors
 from .duplicates import duplicate_group_dismiss
@@ -145,9 +145,7 @@ def merge(request: HttpRequest, pk: int, object_type: str = "customer") -> HttpR
     """Choose, field by field, which record's value the survivor keeps, then merge."""
     _require(request, object_type, "merge")
     model = MODELS[object_type]
-    survivor = scoped(request.user, model, "merge").filter(pk=pk).first()
-    if survivor is None:
-        raise Http404
+    survivor = get_object_or_404(scoped(request.user, model, "merge"), pk=pk)
     raw = (
         request.POST.getlist("absorb")
         if request.method == "POST"
@@ -236,9 +234,7 @@ def merge_undo(request: HttpRequest, pk: int, merge_id: int, object_type: str = 
 @require_POST
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "customer", "change")
-    customer = scoped(request.user, Customer, "change").filter(pk=pk).first()
-    if customer is None:
-        raise Http404
+    customer = get_object_or_404(scoped(request.user, Customer, "change"), pk=pk)
     raw_pool = request.POST.get("pool", "")
     pool = visible_pools(request.user).filter(pk=raw_pool).first() if raw_pool.isdigit() else None
     try:
@@ -265,9 +261,7 @@ def pools(request: HttpRequest) -> HttpResponse:
 @login_required
 def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "customer_pool", "view")
-    pool = visible_pools(request.user).filter(pk=pk).first()
-    if pool is None:
-        raise Http404
+    pool = get_object_or_404(visible_pools(request.user), pk=pk)
     if request.method == "POST":
         ids = [int(x) for x in request.POST.getlist("customers") if x.isdigit()]
         try:
@@ -298,9 +292,7 @@ def _customer_to_change(request: HttpRequest, pk: int) -> Customer:
     """The customer, if the user may change it: no ``change`` permission → 403; outside the
     data scope, or only shared read-only → 404 (as the generic edit page)."""
     _require(request, "customer", "change")
-    customer = scoped(request.user, Customer, "change").filter(pk=pk).first()
-    if customer is None:
-        raise Http404
+    customer = get_object_or_404(scoped(request.user, Customer, "change"), pk=pk)
     return customer
 
 
@@ -386,9 +378,7 @@ def address_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _address_of(customer: Customer, address_id: int) -> CustomerAddress:
-    address = CustomerAddress.objects.filter(pk=address_id, customer=customer).first()
-    if address is None:
-        raise Http404
+    address = get_object_or_404(CustomerAddress.objects, pk=address_id, customer=customer)
     return address
 
 
@@ -472,18 +462,14 @@ def file_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _visible_file(request: HttpRequest, customer: Customer, file_id: int) -> Attachment:
     """A file of the customer the user may see (``selectors.files_of``)."""
-    att = selectors.files_of(request.user, customer).filter(pk=file_id).first()
-    if att is None:
-        raise Http404
+    att = get_object_or_404(selectors.files_of(request.user, customer), pk=file_id)
     return att
 
 
 @login_required
 def file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
     _require(request, "customer", "view")
-    customer = scoped(request.user, Customer).filter(pk=pk).first()
-    if customer is None:
-        raise Http404
+    customer = get_object_or_404(scoped(request.user, Customer), pk=pk)
     return file_response(_visible_file(request, customer, file_id))
 
 
@@ -491,9 +477,7 @@ def file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
 @require_POST
 def file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
     customer = _customer_to_change(request, pk)
-    att = Attachment.objects.filter(pk=file_id, customer=customer, follow_up__isnull=True).first()
-    if att is None:
-        raise Http404
+    att = get_object_or_404(Attachment.objects, pk=file_id, customer=customer, follow_up__isnull=True)
     return _delete_file(request, att, delete=customer_attachment_delete, back=f"/customers/{pk}/?tab=files")
 
 
@@ -504,16 +488,12 @@ def _follow_up_to_change(request: HttpRequest, pk: int) -> FollowUp:
     """The follow-up, if the user may change it: no ``change`` permission → 403; outside the data
     scope, or only shared read-only → 404."""
     _require(request, "follow_up", "change")
-    follow_up = scoped(request.user, FollowUp, "change").filter(pk=pk).first()
-    if follow_up is None:
-        raise Http404
+    follow_up = get_object_or_404(scoped(request.user, FollowUp, "change"), pk=pk)
     return follow_up
 
 
 def _file_of(follow_up: FollowUp, file_id: int) -> Attachment:
-    att = Attachment.objects.filter(pk=file_id, follow_up=follow_up).first()
-    if att is None:
-        raise Http404
+    att = get_object_or_404(Attachment.objects, pk=file_id, follow_up=follow_up)
     return att
 
 
@@ -535,9 +515,7 @@ def follow_up_file_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def follow_up_file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
     _require(request, "follow_up", "view")
-    follow_up = scoped(request.user, FollowUp).filter(pk=pk).first()
-    if follow_up is None:
-        raise Http404
+    follow_up = get_object_or_404(scoped(request.user, FollowUp), pk=pk)
     return file_response(_file_of(follow_up, file_id))
 
 

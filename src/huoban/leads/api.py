@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -539,14 +540,10 @@ class LeadViewSet(RecordViewSet):
     )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
     def attachment_download(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Any:
-        from django.http import Http404
-
         from huoban.platform.ui.attachments import file_response
 
         lead = self.get_object()
-        att = LeadAttachment.objects.filter(lead=lead, pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(LeadAttachment.objects, lead=lead, pk=attachment_id)
         return file_response(att)
 
     @extend_schema(
@@ -557,12 +554,8 @@ class LeadViewSet(RecordViewSet):
     )
     @attachment_download.mapping.delete
     def attachment_destroy(self, request: Request, pk: Any = None, attachment_id: Any = None) -> Response:
-        from django.http import Http404
-
         lead = self.get_object()
-        att = LeadAttachment.objects.filter(lead=lead, pk=attachment_id).first()
-        if att is None:
-            raise Http404
+        att = get_object_or_404(LeadAttachment.objects, lead=lead, pk=attachment_id)
         services.lead_attachment_delete(actor=request.user, attachment=att)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from huoban.platform.access.scoping import has_perm, scoped
 from huoban.platform.errors import ValidationError
+from huoban.platform.identity.forms import apply_errors, flat_messages
 from huoban.platform.identity.models import OrgUnit, User
 from huoban.platform.ui.choices import industry_choices, picklist_choices, region_choices
 from huoban.platform.ui.formatting import fdatetime, fnumber, is_zh
@@ -87,22 +88,6 @@ for _entry in (
     },
 ):
     register_section(_entry)
-
-
-def _flat(msgs: Any) -> list[str]:
-    if isinstance(msgs, dict):
-        return [f"{k}: {m}" for k, v in msgs.items() for m in _flat(v)]
-    if isinstance(msgs, list | tuple):
-        return [str(m) for m in msgs]
-    return [str(msgs)]
-
-
-def _apply_errors(form: forms.Form, errors: dict[str, Any], rename: dict[str, str] | None = None) -> None:
-    """Service errors onto the form: each on its field (renamed where the form calls it otherwise)."""
-    rename = rename or {}
-    for key, msgs in errors.items():
-        name = rename.get(key, key)
-        form.add_error(name if name in form.fields else None, _flat(msgs))
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -338,7 +323,13 @@ def describe_scoring_rule(
     memo = {} if memo is None else memo
     values = rule.value if isinstance(rule.value, list) else [rule.value]
     shown = _join(_value_label(rule.field, v, memo, user) for v in values if v not in (None, ""))
-    return f"{label} {OPERATOR_WORDS.get(rule.operator, rule.operator)} {shown}".strip()
+    # one sentence for the translators (the word order is theirs), e.g. "Industry is one of A, B"
+    words = _("%(field)s %(operator)s %(values)s") % {
+        "field": label,
+        "operator": OPERATOR_WORDS.get(rule.operator, rule.operator),
+        "values": shown,
+    }
+    return words.strip()
 
 
 def describe_assignment_rule(rule: AssignmentRule) -> list[str]:
@@ -657,12 +648,12 @@ def scoring_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
                 try:
                     saved = services.scoring_rule_save(actor=request.user, rule=rule, data=data)
                 except ValidationError as exc:
-                    rename = {"event": "event", "value": "value"}
+                    rename: dict[str, str] = {}
                     if data.get("event") == scoring.INACTIVE_DAYS:
                         rename["value"] = "days"
                     elif data.get("event"):
                         rename.update(value="count", operator="event_operator")
-                    _apply_errors(form, exc.errors, rename)
+                    apply_errors(form, exc.errors, rename)
                 else:
                     messages.success(request, _("Scoring rule “%(name)s” saved.") % {"name": saved.name})
                     return redirect("leads-settings-scoring")
@@ -725,7 +716,7 @@ def _rule_actions(
         try:
             save(actor=request.user, rule=rule, data={"active": not rule.active})
         except ValidationError as exc:
-            messages.error(request, " ".join(_flat(list(exc.errors.values()))))
+            messages.error(request, " ".join(flat_messages(list(exc.errors.values()))))
         else:
             key = "activated" if rule.active else "deactivated"
             messages.success(request, messages_of[key] % {"name": rule.name})
@@ -912,7 +903,7 @@ def assignment_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRes
                     else:
                         errors["region"] = nested
                     target = "assign_to_unit" if d["target"] == "unit" else "assign_to_user"
-                    _apply_errors(form, errors, {"assign_to_user": target})
+                    apply_errors(form, errors, {"assign_to_user": target})
                 else:
                     messages.success(request, _("Assignment rule “%(name)s” saved.") % {"name": saved.name})
                     return redirect("leads-settings-assignment")
@@ -1001,7 +992,7 @@ def absence_set(request: HttpRequest) -> HttpResponse:
             try:
                 user_update(actor=request.user, user=user, absent_until=until)
             except ValidationError as exc:
-                _apply_errors(form, exc.errors, {"absent_until": "until"})
+                apply_errors(form, exc.errors, {"absent_until": "until"})
             else:
                 messages.success(
                     request,
@@ -1129,7 +1120,7 @@ def lead_settings(request: HttpRequest) -> HttpResponse:
                         errors["holidays"] = [
                             _("Not a date (YYYY-MM-DD): %(dates)s") % {"dates": ", ".join(bad[:5])}
                         ]
-                    _apply_errors(form, errors)
+                    apply_errors(form, errors)
                 else:
                     messages.success(request, _("Lead settings saved."))
                     return redirect("leads-settings-general")

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -78,9 +78,7 @@ def attachment_delete(request: HttpRequest, pk: int, attachment_id: int) -> Http
     if not has_perm(request.user, "lead", "change"):
         return HttpResponseForbidden()
     lead = _lead(request, pk)
-    att = LeadAttachment.objects.filter(pk=attachment_id, lead=lead).first()
-    if att is None:
-        raise Http404
+    att = get_object_or_404(LeadAttachment.objects, pk=attachment_id, lead=lead)
     try:
         services.lead_attachment_delete(actor=request.user, attachment=att)
     except DomainError as exc:

@@ -98,7 +98,7 @@ class NotFoundError(DomainError):
     status = 404
 
 
-def error_messages(exc: Exception, bare_fields: tuple[str, ...] = ("non_field_errors",)) -> list[str]:
+def error_messages(exc: BaseException, bare_fields: tuple[str, ...] = ("non_field_errors",)) -> list[str]:
     """A domain error as readable lines (``field: message``; fields in ``bare_fields`` unprefixed),
     for pages, failed jobs and reports; any other exception as its text."""
     if isinstance(exc, ValidationError):
@@ -110,3 +110,10 @@ def error_messages(exc: Exception, bare_fields: tuple[str, ...] = ("non_field_er
                 out.append(str(m) if field in bare_fields else f"{field}: {m}")
         return out
     return [str(getattr(exc, "message", exc))]
+
+
+def error_text(exc: BaseException) -> str:
+    """A domain refusal as one line for a message or a form: the messages of a
+    ``ValidationError`` without their field names, else the error's own message."""
+    bare = tuple(exc.errors) if isinstance(exc, ValidationError) else ()
+    return " ".join(error_messages(exc, bare_fields=bare))

@@ -128,11 +128,24 @@ class TokenCreateForm(StyledForm):
     )
 
 
-def apply_errors(form: forms.Form, errors: dict[str, Any]) -> None:
-    """Put a service's ValidationError({field: [messages]}) onto the form's fields."""
-    for field, messages in errors.items():
+def flat_messages(messages: Any) -> list[str]:
+    """A service error's messages as text: a list as it is, a nested dict (custom fields, rule
+    conditions) as "key: message"."""
+    if isinstance(messages, dict):
+        return [f"{k}: {m}" for k, v in messages.items() for m in flat_messages(v)]
+    if isinstance(messages, list | tuple):
+        return [str(m) for m in messages]
+    return [str(messages)]
+
+
+def apply_errors(form: forms.Form, errors: dict[str, Any], rename: dict[str, str] | None = None) -> None:
+    """Put a service's ValidationError({field: [messages]}) onto the form's fields (``rename``:
+    service key → form field, where the form calls it otherwise; unknown keys: form-wide)."""
+    rename = rename or {}
+    for key, messages in errors.items():
+        field = rename.get(key, key)
         target = field if field in form.fields else None
-        for message in messages if isinstance(messages, list) else [messages]:
-            form.add_error(target, str(message))
+        for message in flat_messages(messages):
+            form.add_error(target, message)
     if isinstance(form, BootstrapMixin):
         form._style()

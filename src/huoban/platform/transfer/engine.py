@@ -92,7 +92,11 @@ class Op:
     before: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     new_id: int | None = None
-    prepared: Prepared | None = None  # of its one row; None once other rows merged into it
+
+    @property
+    def prepared(self) -> Prepared | None:
+        """Its row's prepared INSERT; None once other rows merged into it (their values count)."""
+        return self.rows[0].prepared if len(self.rows) == 1 else None
 
 
 # A new record's INSERT parameters (in ``Engine.layout`` column order, the number and time stamps
@@ -555,7 +559,7 @@ class Engine:
                 row.message = _("Possible duplicate (same %(key)s); created anyway.") % {
                     "key": self._key_label(hit_key or (hit_db[0] if hit_db else ""))
                 }
-            op = Op("create", [row], dict(data), hashes=hashes, prepared=row.prepared)
+            op = Op("create", [row], dict(data), hashes=hashes)
             ops.append(op)
             row.action, row.op = CREATED, op
             for key, h in hashes.items():
@@ -593,7 +597,6 @@ class Engine:
 
     def _merge(self, op: Op, row: Row) -> None:
         op.rows.append(row)
-        op.prepared = None
         for k, v in row.data.items():
             if k == "tags" and isinstance(op.data.get("tags"), list):
                 op.data["tags"] = list(dict.fromkeys([*op.data["tags"], *v]))

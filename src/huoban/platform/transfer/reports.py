@@ -171,27 +171,29 @@ def report(
     sample_qs = ImportSample.objects.filter(run=run).order_by("row")
     samples = list(sample_qs[sample_offset : sample_offset + sample_limit])
     values = _record_values(run, user, [s.object_id for s in samples])
+    order = {h: i for i, h in enumerate(headers)}
+    mapped = [
+        (column, field_name)
+        for column, field_name in sorted(
+            (run.mapping or {}).items(), key=lambda kv: order.get(kv[0], 1 << 30)
+        )
+        if field_name
+    ]
     pairs = []
     for s in samples:
         record = values.get(s.object_id)
         if record is None:
             continue  # removed since, or outside the viewer's scope
-        columns = []
-        order = {h: i for i, h in enumerate(headers)}
-        for column, field_name in sorted(
-            (run.mapping or {}).items(), key=lambda kv: order.get(kv[0], 1 << 30)
-        ):
-            if not field_name:
-                continue
-            columns.append(
-                {
-                    "column": column,
-                    "source": s.source.get(column, ""),
-                    "field": field_name,
-                    "label": labels.get(field_name, field_name),
-                    "value": record.get(field_name, ""),
-                }
-            )
+        columns = [
+            {
+                "column": column,
+                "source": s.source.get(column, ""),
+                "field": field_name,
+                "label": labels.get(field_name, field_name),
+                "value": record.get(field_name, ""),
+            }
+            for column, field_name in mapped
+        ]
         pairs.append({"row": s.row, "action": s.action, "object_id": s.object_id, "columns": columns})
     return {
         "id": run.pk,

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -45,9 +45,7 @@ def _importable(user: Any) -> list[tuple[str, str]]:
 
 
 def _run(request: HttpRequest, pk: int) -> ImportRun:
-    run = services.visible_runs(request.user).filter(pk=pk).first()
-    if run is None:
-        raise Http404
+    run = get_object_or_404(services.visible_runs(request.user), pk=pk)
     return run
 
 
@@ -540,9 +538,7 @@ def _back(request: HttpRequest, object_type: str) -> str:
 
 
 def _export(request: HttpRequest, pk: int) -> ExportRun:
-    run = exporting.visible_exports(request.user).filter(pk=pk, created_by=request.user).first()
-    if run is None:
-        raise Http404
+    run = get_object_or_404(exporting.visible_exports(request.user), pk=pk, created_by=request.user)
     return run
 
 

@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from huoban.platform.errors import DomainError, ValidationError
+from huoban.platform.errors import DomainError, error_text
 
 
 def attachments_context(
@@ -61,16 +61,6 @@ def attachments_context(
         "max_mb": max_bytes // (1024 * 1024),
         "empty_text": _("No files yet.") if can_change else _("No files."),
     }
-
-
-def error_text(exc: DomainError) -> str:
-    """A domain refusal as one line for a message or a form: the field messages of a
-    ``ValidationError``, else the error's own message."""
-    if isinstance(exc, ValidationError):
-        return " ".join(
-            str(m) for msgs in exc.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
-        )
-    return str(getattr(exc, "message", exc))
 
 
 def upload_response(

@@ -520,11 +520,7 @@ class RecordBulkView(PagesView):
             raise Http404
         try:
             result = action.handler(request, p, objs)
-        except ValidationError as exc:
-            msgs = [str(m) for v in exc.errors.values() for m in (v if isinstance(v, list) else [v])]
-            messages.error(request, " ".join(msgs))
-            return redirect(back)
-        except DomainError as exc:
+        except DomainError as exc:  # a ValidationError too: its messages, one line
             messages.error(request, domain_message(request, exc))
             return redirect(back)
         if isinstance(result, HttpResponse):

@@ -37,6 +37,7 @@ from huoban.platform.access.scoping import has_perm
 from huoban.platform.audit.models import AuditAction, AuditEvent
 from huoban.platform.errors import ConflictError, PermissionDeniedError, ValidationError
 from huoban.platform.identity import services as identity
+from huoban.platform.identity.forms import apply_errors
 from huoban.platform.identity.models import Action, OrgUnit, Role, Scope, User
 from huoban.platform.identity.presets import ALL_ACTIONS, PRESET_ROLES
 from huoban.platform.identity.twofactor import two_factor_reset
@@ -190,13 +191,6 @@ def recent_changes(object_type: str, object_id: Any = None, limit: int = 10) -> 
     if object_id is not None:
         qs = qs.filter(object_id=str(object_id))
     return list(qs.order_by("-seq")[:limit])
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    for key, msgs in exc.errors.items():
-        if isinstance(msgs, dict):  # nested (custom_fields): flatten
-            msgs = [f"{k}: {' '.join(map(str, v))}" for k, v in msgs.items()]
-        form.add_error(key if key in form.fields else None, [str(m) for m in msgs])
 
 
 class StyledForm(forms.Form):
@@ -356,7 +350,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
                 else None,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("ui:settings-user", pk=user.pk)
@@ -399,7 +393,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
             identity.user_set_roles(actor=request.user, user=user, roles=new_roles)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         except PermissionDeniedError as exc:
             form.add_error(None, _denied(request, exc))
         else:
@@ -518,7 +512,7 @@ def unit_new(request: HttpRequest) -> HttpResponse:
                 manager=User.objects.filter(pk=d["manager"]).first() if d["manager"] else None,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             messages.success(request, _("Unit %(name)s created.") % {"name": unit.name})
             return redirect("ui:settings-units")
@@ -552,7 +546,7 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 active=d["active"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             messages.success(request, _("Unit %(name)s saved.") % {"name": unit.name})
             return redirect("ui:settings-units")
@@ -723,7 +717,7 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                         scopes=scopes,
                     )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc.errors)
             except ConflictError as exc:
                 form.add_error(None, exc.message)
             except PermissionDeniedError as exc:
@@ -856,7 +850,7 @@ def field_edit(request: HttpRequest, object_type: str, pk: int | None = None) ->
                 )
                 messages.success(request, _("Field %(label)s saved.") % {"label": field.label})
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             return redirect("ui:settings-fields-type", object_type=ot.key)
     return render_settings_page(
@@ -950,7 +944,7 @@ def picklist_values(request: HttpRequest, key: str) -> HttpResponse:
                     parent=parent,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc.errors)
             else:
                 messages.success(request, _("Value %(label)s added.") % {"label": value.display_label()})
                 return redirect("ui:settings-picklist", key=picklist.key)
@@ -1016,7 +1010,7 @@ def picklist_value_edit(request: HttpRequest, key: str, pk: int) -> HttpResponse
                     parent=parent,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc.errors)
             else:
                 messages.success(request, _("Value %(label)s saved.") % {"label": value.display_label()})
                 url = reverse("ui:settings-picklist", kwargs={"key": picklist.key})
@@ -1105,7 +1099,7 @@ def numbering_edit(request: HttpRequest, object_type: str) -> HttpResponse:
         try:
             definitions.numbering_rule_save(actor=request.user, object_type=ot.key, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             messages.success(request, _("Numbering rule of %(type)s saved.") % {"type": ot.label_plural})
             return redirect("ui:settings-numbering")

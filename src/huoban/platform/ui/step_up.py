@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from huoban.platform.errors import StepUpRequired
+from huoban.platform.errors import StepUpRequired, error_text
 
 
 def is_step_up(exc: BaseException) -> bool:
@@ -69,4 +69,4 @@ def refusal_message(request: Any, exc: BaseException) -> Any:
     """A domain refusal as one message (toast, form error): a missing step-up with its link."""
     if is_step_up(exc):
         return step_up_message(request)
-    return str(getattr(exc, "message", exc))
+    return error_text(exc)  # a ValidationError's messages, not its dict
